@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds FlannelPS and assembles the importable module at out/FlannelPS/
+# (Import-Module ./out/FlannelPS/FlannelPS.psd1). Works on a fresh machine: restores pwsh as a
+# local tool and Pester from NuGet. Usage: ./build.sh [Debug|Release]
+set -euo pipefail
+cd "$(dirname "$0")"
+config="${1:-Release}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+dotnet tool restore >/dev/null
+dotnet restore tests/tools/PesterDownload.csproj >/dev/null
+dotnet build FlannelPS.sln -c "$config" -nologo -clp:ErrorsOnly -v:q
+
+out=out/FlannelPS
+rm -rf "$out"
+mkdir -p "$out"
+dotnet publish src/FlannelPS/FlannelPS.csproj -c "$config" -o "$out" --no-build -nologo -v:q >/dev/null
+rm -f "$out"/*.pdb "$out"/*.deps.json
+cp -r module/. "$out"/
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
+sed -i "s/ModuleVersion = '[^']*'/ModuleVersion = '$version'/" "$out/FlannelPS.psd1"
+chmod +x "$out"/bin/* 2>/dev/null || true
+echo "build: module $version at $out"

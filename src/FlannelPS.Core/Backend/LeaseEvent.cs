@@ -1,0 +1,9 @@
+// What the peer watch hands a backend: another node's lease appeared/changed, or went away.
+using FlannelPS.Core.Subnet;
+
+namespace FlannelPS.Core.Backend;
+
+public enum LeaseEventType { Added, Removed }
+
+/// <summary>A Removed event carries the last known lease (PublicIP etc.), as flannel's watcher does.</summary>
+public sealed record LeaseEvent(LeaseEventType Type, Lease Lease);

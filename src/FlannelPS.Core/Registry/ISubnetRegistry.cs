@@ -1,0 +1,56 @@
+// The narrow seam between flannel's logic and its store. EtcdSubnetRegistry is the only code that
+// touches dotnet-etcd; tests use an in-memory implementation of the same contract.
+using FlannelPS.Core.Net;
+using FlannelPS.Core.Subnet;
+
+namespace FlannelPS.Core.Registry;
+
+public interface ISubnetRegistry : IAsyncDisposable
+{
+    /// <summary>Human-readable endpoint list, for messages.</summary>
+    string Endpoints { get; }
+
+    /// <summary>The raw JSON at &lt;prefix&gt;/config, or null when the key is absent.</summary>
+    Task<string?> GetNetworkConfigAsync(CancellationToken cancellationToken);
+
+    Task PutNetworkConfigAsync(string json, CancellationToken cancellationToken);
+
+    /// <summary>True when the key existed.</summary>
+    Task<bool> DeleteNetworkConfigAsync(CancellationToken cancellationToken);
+
+    /// <summary>All leases that parse, plus the store revision the snapshot was taken at.</summary>
+    Task<LeaseSnapshot> GetLeasesAsync(CancellationToken cancellationToken);
+
+    Task<Lease?> GetLeaseAsync(Ip4Net subnet, CancellationToken cancellationToken);
+
+    /// <summary>Creates the key with a fresh TTL only if it is absent; null when someone else has it.</summary>
+    Task<Lease?> CreateLeaseAsync(Ip4Net subnet, LeaseAttrs attrs, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>Writes the key unconditionally with a fresh TTL (reuse and renewal).</summary>
+    Task<Lease> UpdateLeaseAsync(Ip4Net subnet, LeaseAttrs attrs, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>Writes the key with no TTL: a reservation that is never re-leased.</summary>
+    Task<Lease> PutReservationAsync(Ip4Net subnet, LeaseAttrs attrs, CancellationToken cancellationToken);
+
+    /// <summary>True when the key existed.</summary>
+    Task<bool> DeleteLeaseAsync(Ip4Net subnet, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Streams lease changes after <paramref name="afterRevision"/> until cancelled. Throws
+    /// <see cref="RegistryCompactedException"/> when that revision is no longer available.
+    /// </summary>
+    IAsyncEnumerable<LeaseChange> WatchLeasesAsync(long afterRevision, CancellationToken cancellationToken);
+}
+
+public sealed record LeaseSnapshot(IReadOnlyList<Lease> Leases, long Revision);
+
+public enum LeaseChangeKind { Put, Delete }
+
+/// <summary>One change from the store. A Delete carries only the subnet (etcd sends only the key).</summary>
+public sealed record LeaseChange(LeaseChangeKind Kind, Ip4Net Subnet, Lease? Lease, long Revision);
+
+public sealed class RegistryCompactedException(long revision)
+    : Exception($"etcd revision {revision} has been compacted; re-listing leases.")
+{
+    public long Revision { get; } = revision;
+}

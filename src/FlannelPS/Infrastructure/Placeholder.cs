@@ -1,0 +1,2 @@
+namespace FlannelPS.Infrastructure;
+internal static class Placeholder { }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs every FlannelPS test: xunit (Core logic, real etcd, real TUN/namespaces) and Pester (the
+# built module as users import it). Installs what it needs, starts its own etcd inside a
+# test-only network namespace, and removes everything it made, even on failure.
+# Ends with one line "N passed, N failed"; exits non-zero on any failure or when no test ran.
+# Usage (as root): tests/run.sh [--fast]   (--fast: skip the Docker end-to-end tests)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1
+
+if [[ $(id -u) -ne 0 ]]; then echo "tests/run.sh must run as root (namespaces, TUN, iptables)" >&2; exit 1; fi
+with_docker=1
+[[ "${1:-}" == "--fast" ]] && with_docker=0
+if ((with_docker)); then tools/install-deps.sh --docker || exit 1; else tools/install-deps.sh || exit 1; fi
+./build.sh Release || { echo "0 passed, 1 failed"; exit 1; }
+
+ns="fpst-$$"
+work=$(mktemp -d /tmp/flannelps-test.XXXXXX)
+etcd_pid=""
+cleanup() {
+  [[ -n "$etcd_pid" ]] && kill "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null
+  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  # Namespaces a crashed test left behind carry this run's id; remove them too.
+  for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "-$$-" ); do
+    ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del "$n" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$ns" && ip -n "$ns" link set lo up || { echo "0 passed, 1 failed"; exit 1; }
+ip netns exec "$ns" etcd --name fpst --data-dir "$work/etcd" \
+  --listen-client-urls http://127.0.0.1:23790 --advertise-client-urls http://127.0.0.1:23790 \
+  --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
+  --initial-cluster fpst=http://127.0.0.1:23800 >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+for _ in $(seq 50); do
+  ip netns exec "$ns" etcdctl --endpoints=http://127.0.0.1:23790 endpoint health >/dev/null 2>&1 && break
+  sleep 0.2
+done
+export FLANNELPS_TEST_ETCD=http://127.0.0.1:23790
+export FLANNELPS_TEST_RUNID=$$
+export FLANNELPS_TEST_DOCKER=$with_docker
+export FLANNELPS_MODULE="$root/out/FlannelPS/FlannelPS.psd1"
+
+passed=0; failed=0
+# xunit: the Core ring.
+ip netns exec "$ns" dotnet test tests/FlannelPS.Core.Tests -c Release --no-build \
+  --logger "console;verbosity=normal" >"$work/xunit.log" 2>&1
+xrc=$?
+grep -E '^\s+(Failed|Passed|Skipped) ' "$work/xunit.log" | grep -v '^\s*Passed ' | head -100
+grep -E '^\s+Failed ' -A 12 "$work/xunit.log" | head -200
+summary=$(grep -E '(Passed|Failed)!\s+- Failed:' "$work/xunit.log" | tail -1)
+echo "xunit: ${summary:-no summary (rc=$xrc)}"
+xp=$(sed -n 's/.*Passed:[[:space:]]*\([0-9]*\).*/\1/p' <<<"$summary"); xf=$(sed -n 's/.*Failed:[[:space:]]*\([0-9]*\),.*/\1/p' <<<"$summary")
+if [[ -z "$summary" ]]; then tail -40 "$work/xunit.log"; xf=1; xp=0; fi
+passed=$((passed + ${xp:-0})); failed=$((failed + ${xf:-0}))
+((xrc != 0 && ${xf:-0} == 0)) && failed=$((failed + 1))
+
+# Pester: the module as users see it.
+ip netns exec "$ns" dotnet pwsh -NoProfile -NonInteractive -File tests/pester/Invoke-PesterSuite.ps1 -ResultFile "$work/pester.txt"
+prc=$?
+if [[ -f "$work/pester.txt" ]]; then
+  read -r pp pf < "$work/pester.txt"
+else
+  pp=0; pf=1
+fi
+passed=$((passed + pp)); failed=$((failed + pf))
+((prc != 0 && pf == 0)) && failed=$((failed + 1))
+
+echo "$passed passed, $failed failed"
+((failed == 0 && passed > 0))
