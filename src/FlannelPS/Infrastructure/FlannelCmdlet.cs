@@ -1,0 +1,84 @@
+// The one bridge between PowerShell's synchronous pipeline and Core's async API: the async body
+// runs on the pool while the pipeline thread drains a queue of Write*/ShouldProcess calls, and
+// Ctrl+C (StopProcessing) cancels the body. Cmdlets never call .Result themselves.
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using FlannelPS.Core.Errors;
+
+namespace FlannelPS.Infrastructure;
+
+public abstract class FlannelCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private BlockingCollection<Action>? _pipelineQueue;
+    private int _pipelineThreadId;
+
+    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+    protected CancellationToken CancelToken => _stopping.Token;
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <summary>Runs <paramref name="body"/> to completion, servicing its pipeline calls on this thread.
+    /// A FlannelException becomes a terminating error with the exception's stable id.</summary>
+    protected void RunAsync(Func<CancellationToken, Task> body)
+    {
+        using var queue = new BlockingCollection<Action>();
+        _pipelineQueue = queue;
+        _pipelineThreadId = Environment.CurrentManagedThreadId;
+        var task = Task.Run(async () =>
+        {
+            try { await body(_stopping.Token).ConfigureAwait(false); }
+            finally { queue.CompleteAdding(); }
+        });
+        try
+        {
+            foreach (var action in queue.GetConsumingEnumerable()) action();
+        }
+        finally
+        {
+            _pipelineQueue = null;
+        }
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (FlannelException ex)
+        {
+            ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex));
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the pipeline thread and waits for it.</summary>
+    protected T OnPipeline<T>(Func<T> action)
+    {
+        var queue = _pipelineQueue;
+        if (queue is null || Environment.CurrentManagedThreadId == _pipelineThreadId) return action();
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        queue.Add(() =>
+        {
+            try { done.SetResult(action()); }
+            catch (Exception ex) { done.SetException(ex); }
+        });
+        return done.Task.GetAwaiter().GetResult();
+    }
+
+    protected void OnPipeline(Action action) => OnPipeline(() => { action(); return true; });
+
+    // Thread-safe forms of the pipeline calls, usable from the async body.
+    protected void Emit(object? value) => OnPipeline(() => WriteObject(value));
+    protected void EmitVerbose(string text) => OnPipeline(() => WriteVerbose(text));
+    protected void EmitWarning(string text) => OnPipeline(() => WriteWarning(text));
+    protected void EmitError(FlannelException ex) => OnPipeline(() => WriteError(ErrorMapper.ToErrorRecord(ex)));
+    protected void EmitError(ErrorRecord record) => OnPipeline(() => WriteError(record));
+    protected bool Confirm(string target, string action) => OnPipeline(() => ShouldProcess(target, action));
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,2 +1,0 @@
-namespace FlannelPS.Infrastructure;
-internal static class Placeholder { }
