@@ -72,9 +72,19 @@ public abstract class FlannelCmdlet : PSCmdlet, IDisposable
     protected void Emit(object? value) => OnPipeline(() => WriteObject(value));
     protected void EmitVerbose(string text) => OnPipeline(() => WriteVerbose(text));
     protected void EmitWarning(string text) => OnPipeline(() => WriteWarning(text));
+    internal void PostVerbose(string text) => EmitVerbose(text);
+    internal void PostWarning(string text) => EmitWarning(text);
     protected void EmitError(FlannelException ex) => OnPipeline(() => WriteError(ErrorMapper.ToErrorRecord(ex)));
     protected void EmitError(ErrorRecord record) => OnPipeline(() => WriteError(record));
     protected bool Confirm(string target, string action) => OnPipeline(() => ShouldProcess(target, action));
+
+    /// <summary>ShouldProcess that -Force answers yes to, unless -WhatIf or an explicit -Confirm asks otherwise.</summary>
+    protected bool ConfirmUnlessForced(bool force, string target, string action)
+    {
+        var bound = MyInvocation.BoundParameters;
+        if (force && !bound.ContainsKey("WhatIf") && !bound.ContainsKey("Confirm")) return true;
+        return Confirm(target, action);
+    }
 
     public void Dispose()
     {

@@ -1,0 +1,298 @@
+// One flannel node: the lifecycle flanneld runs, as a reusable object. Start order follows
+// flannel HEAD: config (retried every second) → interface → backend → lease → iptables →
+// subnet.env → peers + renewal, until cancelled. Losing its own lease re-acquires in place.
+using FlannelPS.Core.Backend;
+using FlannelPS.Core.Config;
+using FlannelPS.Core.Diagnostics;
+using FlannelPS.Core.Errors;
+using FlannelPS.Core.Files;
+using FlannelPS.Core.Host;
+using FlannelPS.Core.Net;
+using FlannelPS.Core.Registry;
+using FlannelPS.Core.Subnet;
+
+namespace FlannelPS.Core.Node;
+
+public sealed class FlannelNode
+{
+    private readonly NodeOptions _options;
+    private readonly NodeDependencies _deps;
+    private readonly ILog _log;
+    private readonly object _gate = new();
+    private readonly Dictionary<Ip4Net, Lease> _peers = new();
+    private NodeStatus _status;
+    private IBackendNetwork? _network;
+
+    public FlannelNode(NodeOptions options, NodeDependencies dependencies)
+    {
+        _options = options;
+        _deps = dependencies;
+        _log = dependencies.Log;
+        _status = new NodeStatus { State = NodeState.NotStarted, SubnetFile = options.SubnetFile };
+    }
+
+    /// <summary>Raised for state changes and lease/peer events, on the node's own threads.</summary>
+    public event Action<NodeEvent>? EventRaised;
+
+    public NodeOptions Options => _options;
+
+    /// <summary>What the node runs against; the creator disposes the registry after the node stops.</summary>
+    public NodeDependencies Dependencies => _deps;
+
+    public NodeState State { get { lock (_gate) return _status.State; } }
+
+    /// <summary>Completes once subnet.env is written and the datapath runs (or faults if start fails).</summary>
+    public Task Ready => _ready.Task;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public NodeStatus GetStatus()
+    {
+        NodeStatus s;
+        Lease[] peers;
+        IBackendNetwork? network;
+        lock (_gate)
+        {
+            s = _status;
+            peers = _peers.Values.ToArray();
+            network = _network;
+        }
+        var stats = network?.GetStatistics() ?? BackendStatistics.Empty;
+        var bySubnet = stats.Peers.ToDictionary(p => p.Subnet, StringComparer.Ordinal);
+        var infos = peers
+            .OrderBy(p => p.Subnet.Address)
+            .Select(p =>
+            {
+                bySubnet.TryGetValue(p.Subnet.ToString(), out var c);
+                return new PeerInfo(p.Subnet.ToString(), p.Attrs.PublicIP.ToString(), p.Expiration,
+                    c?.TxPackets ?? 0, c?.TxBytes ?? 0, c?.RxPackets ?? 0, c?.RxBytes ?? 0);
+            })
+            .ToArray();
+        return s with { Peers = infos, Statistics = stats };
+    }
+
+    /// <summary>Runs the node until <paramref name="cancellationToken"/> is cancelled. Throws on fatal errors.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        UpdateStatus(s => s with { StartedAt = _deps.Time.GetUtcNow() });
+        try
+        {
+            await RunCoreAsync(cancellationToken).ConfigureAwait(false);
+            SetState(NodeState.Stopped);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            SetState(NodeState.Stopped);
+            _ready.TrySetCanceled(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            UpdateStatus(s => s with { LastError = ex.Message });
+            SetState(NodeState.Failed);
+            _log.Error(ex.Message);
+            _ready.TrySetException(ex);
+            throw;
+        }
+        finally
+        {
+            await StopNetworkAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunCoreAsync(CancellationToken ct)
+    {
+        var manager = new SubnetManager(_deps.Registry, _deps.Time, _deps.Random, _log);
+        var config = await WaitForConfigAsync(manager, ct).ConfigureAwait(false);
+        var backend = _deps.Backends.Create(config.BackendType);
+        if (backend.RequiresRoot) HostRequirements.EnsureCanRunDatapath(backend.Type);
+
+        var iface = _deps.ResolveInterface(_options.Interface, _options.PublicIP);
+        _log.Info($"Using interface with name {iface.Name} and address {iface.IfaceAddr}");
+        _log.Info($"Using {iface.ExtAddr} as external address");
+        UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = backend.Type, Network = config.Network.ToString() });
+
+        var previous = SubnetEnvFile.TryRead(_options.SubnetFile);
+        var attrs = backend.CreateLeaseAttrs(iface);
+        SetState(NodeState.AcquiringLease);
+        var lease = await manager.AcquireLeaseAsync(config, attrs, previous?.PreviousSubnet, ct).ConfigureAwait(false);
+        OnLeaseAcquired(lease);
+
+        var network = await backend.StartNetworkAsync(new BackendNetworkContext(config, lease, iface, _log), ct).ConfigureAwait(false);
+        lock (_gate) _network = network;
+        UpdateStatus(s => s with { Mtu = network.Mtu });
+
+        using var trafficCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var traffic = _deps.CreateTrafficRules?.Invoke(config, lease, _options, previous, _log);
+        Task trafficTask = Task.CompletedTask;
+        if (traffic is not null)
+        {
+            await traffic.ApplyAsync(ct).ConfigureAwait(false);
+            trafficTask = traffic.RunResyncAsync(trafficCts.Token);
+        }
+
+        WriteSubnetFile(config, lease, network.Mtu);
+        SetState(NodeState.Running);
+        _ready.TrySetResult();
+
+        try
+        {
+            await RunLeaseLoopsAsync(manager, config, attrs, lease, network, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            trafficCts.Cancel();
+            try { await trafficTask.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        }
+    }
+
+    private async Task<NetworkConfig> WaitForConfigAsync(SubnetManager manager, CancellationToken ct)
+    {
+        SetState(NodeState.WaitingForConfig);
+        string? lastError = null;
+        while (true)
+        {
+            try
+            {
+                return await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
+            }
+            catch (FlannelException ex) when (ex is NetworkConfigNotFoundException or NetworkConfigInvalidException or EtcdUnavailableException)
+            {
+                var message = $"Couldn't fetch network config: {ex.Message}";
+                if (message != lastError)
+                {
+                    _log.Warning(message);
+                    Raise(NodeEventKind.ConfigError, message);
+                    UpdateStatus(s => s with { LastError = ex.Message });
+                    lastError = message;
+                }
+            }
+            await Task.Delay(_options.ConfigRetry, _deps.Time, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Keeps the lease renewed and the peer table current; re-acquires a revoked lease.</summary>
+    private async Task RunLeaseLoopsAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network, CancellationToken ct)
+    {
+        while (true)
+        {
+            using var leaseCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var renewer = new LeaseRenewer(manager, _deps.Time, _options.RenewMargin, _log);
+            renewer.Renewed += l => { OnLeaseRenewed(l); };
+            var watch = new PeerLeaseWatch(_deps.Registry, lease.Subnet, _log,
+                events => OnPeerEvents(events, network),
+                own =>
+                {
+                    if (own is null) lost.TrySetResult();
+                    else renewer.Update(own);
+                });
+            var renewTask = renewer.RunAsync(lease, leaseCts.Token);
+            var watchTask = watch.RunAsync(leaseCts.Token);
+            var done = await Task.WhenAny(lost.Task, renewTask, watchTask, network.Completion).ConfigureAwait(false);
+            leaseCts.Cancel();
+            await IgnoreCancellation(renewTask).ConfigureAwait(false);
+            await IgnoreCancellation(watchTask).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+
+            if (done == network.Completion)
+            {
+                await network.Completion.ConfigureAwait(false); // rethrows a datapath fault
+                throw new FlannelException("FlannelDatapathStopped", FlannelErrorCategory.InvalidOperation, "the datapath stopped unexpectedly", lease.Subnet.ToString());
+            }
+            if (done != lost.Task) await done.ConfigureAwait(false); // a loop faulted: surface it
+
+            // Own lease gone (deleted or expired): say so and take it back in place.
+            _log.Warning("Lease has been revoked");
+            Raise(NodeEventKind.LeaseLost, "Lease has been revoked", lease.Subnet.ToString(), lease.Attrs.PublicIP.ToString());
+            SetState(NodeState.Reacquiring);
+            lease = await ReacquireAsync(manager, config, attrs, lease.Subnet, ct).ConfigureAwait(false);
+            OnLeaseAcquired(lease);
+            SetState(NodeState.Running);
+        }
+    }
+
+    private async Task<Lease> ReacquireAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Ip4Net subnet, CancellationToken ct)
+    {
+        var holder = await _deps.Registry.GetLeaseAsync(subnet, ct).ConfigureAwait(false);
+        if (holder is not null && holder.Attrs.PublicIP != attrs.PublicIP)
+            throw new FlannelException("FlannelSubnetTaken", FlannelErrorCategory.ResourceExists,
+                $"Lease has been revoked and subnet {subnet} is now held by {holder.Attrs.PublicIP}; restart the node (and Docker) to get a new subnet.", subnet.ToString());
+        var lease = await manager.AcquireLeaseAsync(config, attrs, subnet, ct).ConfigureAwait(false);
+        if (lease.Subnet != subnet)
+            throw new FlannelException("FlannelSubnetChanged", FlannelErrorCategory.ResourceExists,
+                $"Lease has been revoked and subnet {subnet} could not be taken back (got {lease.Subnet}); restart the node (and Docker).", subnet.ToString());
+        return lease;
+    }
+
+    private void OnPeerEvents(IReadOnlyList<LeaseEvent> events, IBackendNetwork network)
+    {
+        lock (_gate)
+        {
+            foreach (var e in events)
+            {
+                if (e.Type == LeaseEventType.Added) _peers[e.Lease.Subnet] = e.Lease;
+                else _peers.Remove(e.Lease.Subnet);
+            }
+        }
+        network.HandleEvents(events);
+        foreach (var e in events)
+        {
+            var added = e.Type == LeaseEventType.Added;
+            Raise(added ? NodeEventKind.PeerAdded : NodeEventKind.PeerRemoved,
+                $"{(added ? "Peer added" : "Peer removed")}: {e.Lease.Subnet} at {e.Lease.Attrs.PublicIP}",
+                e.Lease.Subnet.ToString(), e.Lease.Attrs.PublicIP.ToString());
+        }
+    }
+
+    private void OnLeaseAcquired(Lease lease)
+    {
+        UpdateStatus(s => s with { Subnet = lease.Subnet.ToString(), LeaseExpiration = lease.Expiration, IsReservation = lease.IsReservation });
+        Raise(NodeEventKind.LeaseAcquired, $"Lease acquired: {lease.Subnet}", lease.Subnet.ToString(), lease.Attrs.PublicIP.ToString());
+    }
+
+    private void OnLeaseRenewed(Lease lease)
+    {
+        UpdateStatus(s => s with { LeaseExpiration = lease.Expiration });
+        Raise(NodeEventKind.LeaseRenewed, $"Lease renewed, new expiration: {lease.Expiration:O}", lease.Subnet.ToString(), lease.Attrs.PublicIP.ToString());
+    }
+
+    private void WriteSubnetFile(NetworkConfig config, Lease lease, int mtu)
+    {
+        var env = new SubnetEnv(config.Network, lease.Subnet, mtu, _options.IpMasq);
+        AtomicFile.WriteAllText(_options.SubnetFile, env.Render());
+    }
+
+    private async Task StopNetworkAsync()
+    {
+        IBackendNetwork? network;
+        lock (_gate) { network = _network; _network = null; _peers.Clear(); }
+        if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static async Task IgnoreCancellation(Task task)
+    {
+        try { await task.ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+    }
+
+    private void SetState(NodeState state)
+    {
+        bool changed;
+        lock (_gate)
+        {
+            changed = _status.State != state;
+            _status = _status with { State = state };
+        }
+        if (changed) Raise(NodeEventKind.StateChanged, $"State: {state}");
+    }
+
+    private void UpdateStatus(Func<NodeStatus, NodeStatus> update)
+    {
+        lock (_gate) _status = update(_status);
+    }
+
+    private void Raise(NodeEventKind kind, string message, string? subnet = null, string? publicIp = null)
+    {
+        try { EventRaised?.Invoke(new NodeEvent(_deps.Time.GetUtcNow(), kind, message, subnet, publicIp)); }
+        catch (Exception ex) { _log.Warning($"node event handler failed: {ex.Message}"); }
+    }
+}

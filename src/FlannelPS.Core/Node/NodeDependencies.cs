@@ -1,0 +1,31 @@
+// What a node runs against. Production wires etcd, real interfaces and iptables; tests swap in
+// an in-memory registry and fakes, with TimeProvider and Random they control.
+using FlannelPS.Core.Backend;
+using FlannelPS.Core.Config;
+using FlannelPS.Core.Diagnostics;
+using FlannelPS.Core.Files;
+using FlannelPS.Core.Host;
+using FlannelPS.Core.Registry;
+using FlannelPS.Core.Subnet;
+
+namespace FlannelPS.Core.Node;
+
+public sealed record NodeDependencies
+{
+    public required ISubnetRegistry Registry { get; init; }
+    public required BackendRegistry Backends { get; init; }
+    /// <summary>(interface name or IP, public IP) → the external interface.</summary>
+    public required Func<string?, string?, ExternalInterface> ResolveInterface { get; init; }
+    /// <summary>Builds the node's iptables rule set; null installs none (tests, alloc without masq).</summary>
+    public Func<NetworkConfig, Lease, NodeOptions, SubnetEnvInfo?, ILog, ITrafficRules?>? CreateTrafficRules { get; init; }
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+    public Random Random { get; init; } = Random.Shared;
+    public ILog Log { get; init; } = NullLog.Instance;
+}
+
+/// <summary>The node's iptables (or other traffic) rules: applied once, then kept in place.</summary>
+public interface ITrafficRules
+{
+    Task ApplyAsync(CancellationToken cancellationToken);
+    Task RunResyncAsync(CancellationToken cancellationToken);
+}

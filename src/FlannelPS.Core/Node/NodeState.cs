@@ -1,0 +1,13 @@
+namespace FlannelPS.Core.Node;
+
+public enum NodeState
+{
+    NotStarted,
+    WaitingForConfig,
+    AcquiringLease,
+    Running,
+    Reacquiring,
+    Stopping,
+    Stopped,
+    Failed,
+}

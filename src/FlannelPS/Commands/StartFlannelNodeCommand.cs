@@ -1,0 +1,117 @@
+// Start-FlannelNode: runs a flannel node in this process. By default it returns a job that hosts
+// the node for the life of the session; -Wait runs the same node in the foreground until Ctrl+C
+// or SIGTERM, for services.
+using System.Management.Automation;
+using System.Runtime.InteropServices;
+using FlannelPS.Core.Diagnostics;
+using FlannelPS.Core.Errors;
+using FlannelPS.Core.Node;
+using FlannelPS.Infrastructure;
+using FlannelPS.Jobs;
+
+namespace FlannelPS.Commands;
+
+[Cmdlet(VerbsLifecycle.Start, "FlannelNode", SupportsShouldProcess = true, DefaultParameterSetName = JobSet)]
+[OutputType(typeof(FlannelNodeJob), ParameterSetName = [JobSet])]
+[OutputType(typeof(NodeEvent), ParameterSetName = [WaitSet])]
+public sealed class StartFlannelNodeCommand : EtcdCmdlet
+{
+    private const string JobSet = "Job";
+    private const string WaitSet = "Wait";
+
+    /// <summary>Interface (name or IPv4 address) for inter-host traffic; default: the default-route interface.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(InterfaceCompleter))]
+    public string? Interface { get; set; }
+
+    /// <summary>IP advertised to other nodes in the lease; default: the interface address.</summary>
+    [Parameter]
+    public string? PublicIP { get; set; }
+
+    /// <summary>Install flannel's masquerade rules for traffic leaving the overlay (--ip-masq).</summary>
+    [Parameter]
+    public SwitchParameter IpMasq { get; set; }
+
+    /// <summary>Where to write FLANNEL_NETWORK/SUBNET/MTU/IPMASQ (default /run/flannel/subnet.env).</summary>
+    [Parameter]
+    public string SubnetFile { get; set; } = NodeOptions.DefaultSubnetFile;
+
+    /// <summary>Minutes before expiry to renew the lease (1..1439, default 60).</summary>
+    [Parameter]
+    public int SubnetLeaseRenewMargin { get; set; } = 60;
+
+    /// <summary>Seconds between iptables checks that restore deleted rules (default 5).</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int IptablesResyncSec { get; set; } = 5;
+
+    /// <summary>Do not install the FLANNEL-FWD ACCEPT rules (--iptables-forward-rules=false).</summary>
+    [Parameter]
+    public SwitchParameter NoIptablesForwardRules { get; set; }
+
+    /// <summary>Job name (default FlannelNode).</summary>
+    [Parameter(ParameterSetName = JobSet)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "FlannelNode";
+
+    /// <summary>Run in the foreground until Ctrl+C or SIGTERM, writing node events as they happen.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = WaitSet)]
+    public SwitchParameter Wait { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (SubnetLeaseRenewMargin is < 1 or > 1439)
+        {
+            ThrowTerminatingError(ErrorMapper.ToErrorRecord(new FlannelException("FlannelInvalidRenewMargin", FlannelErrorCategory.InvalidArgument,
+                "Invalid subnet-lease-renew-margin option, out of acceptable range", SubnetLeaseRenewMargin)));
+        }
+        var options = new NodeOptions
+        {
+            Interface = Interface,
+            PublicIP = PublicIP,
+            IpMasq = IpMasq,
+            SubnetFile = ResolvePath(SubnetFile)!,
+            RenewMargin = TimeSpan.FromMinutes(SubnetLeaseRenewMargin),
+            IptablesForwardRules = !NoIptablesForwardRules,
+            IptablesResync = TimeSpan.FromSeconds(IptablesResyncSec),
+        };
+        var etcd = BuildEtcdOptions();
+        if (!ShouldProcess($"{etcd.SubnetsPrefix} at {etcd.EndpointList}, {options.SubnetFile}", "Start flannel node")) return;
+
+        if (Wait) RunInForeground(options, etcd);
+        else StartJob(options, etcd);
+    }
+
+    private void StartJob(NodeOptions options, Core.Registry.EtcdOptions etcd)
+    {
+        var log = new DeferredLog();
+        var node = FlannelNodeFactory.Create(options, etcd, log);
+        var job = new FlannelNodeJob(MyInvocation.Line, Name, node, log.MinimumLevel);
+        log.Target = job;
+        var definition = new JobDefinition(typeof(FlannelNodeJobSourceAdapter), MyInvocation.Line, Name);
+        var parameters = new Dictionary<string, object> { [FlannelNodeJobSourceAdapter.JobParameter] = job };
+        var started = JobManager.NewJob(new JobInvocationInfo(definition, parameters));
+        JobRepository.Add(started);
+        WriteObject(started);
+    }
+
+    private void RunInForeground(NodeOptions options, Core.Registry.EtcdOptions etcd)
+    {
+        var log = new DeferredLog { Target = new CmdletLog(this) };
+        var node = FlannelNodeFactory.Create(options, etcd, log);
+        node.EventRaised += Emit;
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        RunAsync(async ct =>
+        {
+            try { await node.RunAsync(ct).ConfigureAwait(false); }
+            finally { await node.Dependencies.Registry.DisposeAsync().ConfigureAwait(false); }
+        });
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // stop cleanly instead of the runtime's default exit
+            StopProcessing();
+        }
+    }
+}

@@ -1,0 +1,15 @@
+@{
+    Synopsis    = 'Shows the live status of the flannel nodes this session runs.'
+    Description = @'
+Returns one object per node job started with Start-FlannelNode: its state, network and subnet, public IP
+and interface, backend and MTU, when its lease expires, and every other node it knows (Peers) with packet and
+byte counters per peer. Statistics holds the datapath totals and the drops by reason (no route, too short, too
+long, TTL).
+'@
+    Examples    = @(
+        @{ Title = 'Status'; Code = 'Get-FlannelNode'; Remarks = 'A table of the nodes of this session.' }
+        @{ Title = 'Peers and counters'; Code = '(Get-FlannelNode).Peers | Format-Table'; Remarks = 'One row per other host.' }
+        @{ Title = 'From a job'; Code = 'Get-Job -Name FlannelNode | Get-FlannelNode'; Remarks = 'Accepts node jobs from the pipeline.' }
+    )
+    Links       = @('Start-FlannelNode')
+}

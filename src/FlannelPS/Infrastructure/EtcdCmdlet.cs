@@ -1,0 +1,70 @@
+// Common parameters of every cmdlet that talks to etcd. Defaults come from flannel's FLANNELD_*
+// environment variables; an explicit parameter wins, as on flanneld's command line.
+using System.Management.Automation;
+using System.Net;
+using FlannelPS.Core.Registry;
+
+namespace FlannelPS.Infrastructure;
+
+public abstract class EtcdCmdlet : FlannelCmdlet
+{
+    /// <summary>etcd endpoints (default http://127.0.0.1:2379, or FLANNELD_ETCD_ENDPOINTS).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? EtcdEndpoint { get; set; }
+
+    /// <summary>Key prefix of the network (default /coreos.com/network, or FLANNELD_ETCD_PREFIX).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? EtcdPrefix { get; set; }
+
+    /// <summary>CA certificate file for TLS to etcd (FLANNELD_ETCD_CAFILE).</summary>
+    [Parameter]
+    public string? EtcdCAFile { get; set; }
+
+    /// <summary>Client certificate file for TLS to etcd (FLANNELD_ETCD_CERTFILE).</summary>
+    [Parameter]
+    public string? EtcdCertFile { get; set; }
+
+    /// <summary>Client key file for TLS to etcd (FLANNELD_ETCD_KEYFILE).</summary>
+    [Parameter]
+    public string? EtcdKeyFile { get; set; }
+
+    /// <summary>etcd user name and password (FLANNELD_ETCD_USERNAME / FLANNELD_ETCD_PASSWORD).</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? EtcdCredential { get; set; }
+
+    /// <summary>Seconds each etcd request may take before it fails (default 5).</summary>
+    [Parameter]
+    [ValidateRange(1, 300)]
+    public int EtcdTimeoutSec { get; set; } = 5;
+
+    protected EtcdOptions BuildEtcdOptions()
+    {
+        var endpoints = EtcdEndpoint ?? EnvList("FLANNELD_ETCD_ENDPOINTS") ?? [EtcdOptions.DefaultEndpoint];
+        string? user = EtcdCredential?.UserName ?? Env("FLANNELD_ETCD_USERNAME");
+        string? password = EtcdCredential is { } c ? new NetworkCredential(string.Empty, c.Password).Password : Env("FLANNELD_ETCD_PASSWORD");
+        return new EtcdOptions
+        {
+            Endpoints = endpoints.SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+            Prefix = EtcdPrefix ?? Env("FLANNELD_ETCD_PREFIX") ?? EtcdOptions.DefaultPrefix,
+            CAFile = ResolvePath(EtcdCAFile ?? Env("FLANNELD_ETCD_CAFILE")),
+            CertFile = ResolvePath(EtcdCertFile ?? Env("FLANNELD_ETCD_CERTFILE")),
+            KeyFile = ResolvePath(EtcdKeyFile ?? Env("FLANNELD_ETCD_KEYFILE")),
+            Username = user,
+            Password = password,
+            RequestTimeout = TimeSpan.FromSeconds(EtcdTimeoutSec),
+        };
+    }
+
+    protected ISubnetRegistry OpenRegistry() => new EtcdSubnetRegistry(BuildEtcdOptions());
+
+    /// <summary>Resolves a path against the current PowerShell location (not the process cwd).</summary>
+    protected string? ResolvePath(string? path) =>
+        string.IsNullOrEmpty(path) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+
+    private static string[]? EnvList(string name) => Env(name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,77 @@
+# Get-/New-/Remove-FlannelSubnetLease against the real test etcd: values and TTLs as flanneld writes them.
+BeforeAll {
+    Import-Module $env:FLANNELPS_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+    $script:etcd = Get-TestEtcdEndpoint
+}
+
+Describe 'Subnet leases' {
+    BeforeEach {
+        $script:prefix = New-TestPrefix 'lease'
+        $script:common = @{ EtcdEndpoint = $etcd; EtcdPrefix = $prefix }
+        Invoke-Etcdctl put "$prefix/config" '{"NetWork":"10.0.0.0/16"}' | Out-Null
+    }
+
+    It 'acquires a /24 among the first 100 candidates with flanneld''s value and a 24 h etcd lease' {
+        $l = New-FlannelSubnetLease -PublicIP 192.0.2.10 @common
+        $l.Subnet | Should -Match '^10\.0\.(\d+)\.0/24$'
+        [int]($l.Subnet.Split('.')[2]) | Should -BeIn (1..100)
+        $key = "$prefix/subnets/$($l.Subnet -replace '/', '-')"
+        $l.Key | Should -Be $key
+        Get-EtcdValue $key | Should -BeExactly '{"PublicIP":"192.0.2.10","PublicIPv6":null}'
+        Get-EtcdLeaseTtl $key | Should -Be 86400
+        $l.IsReservation | Should -BeFalse
+        $l.Expiration | Should -BeGreaterThan ([DateTimeOffset]::UtcNow.AddHours(23))
+    }
+
+    It 'gives the same subnet back to the same PublicIP' {
+        $a = New-FlannelSubnetLease -PublicIP 192.0.2.11 @common
+        $b = New-FlannelSubnetLease -PublicIP 192.0.2.11 @common
+        $b.Subnet | Should -Be $a.Subnet
+        @(Get-FlannelSubnetLease @common).Count | Should -Be 1
+    }
+
+    It 'writes a reservation with no etcd lease that its owner then uses' {
+        $r = New-FlannelSubnetLease -Reservation -Subnet 10.0.200.0/24 -PublicIP 192.0.2.12 @common
+        $r.IsReservation | Should -BeTrue
+        Get-EtcdLeaseTtl "$prefix/subnets/10.0.200.0-24" | Should -Be 0
+        $l = New-FlannelSubnetLease -PublicIP 192.0.2.12 @common
+        $l.Subnet | Should -Be '10.0.200.0/24'
+        $l.IsReservation | Should -BeTrue
+        Get-EtcdLeaseTtl "$prefix/subnets/10.0.200.0-24" | Should -Be 0
+    }
+
+    It 'refuses a reservation outside the config with the bad value named' {
+        { New-FlannelSubnetLease -Reservation -Subnet 10.9.0.0/24 -PublicIP 192.0.2.12 @common -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage '*10.9.0.0/24*'
+    }
+
+    It 'filters by subnet wildcard and public IP, and reports a literal subnet that is absent' {
+        Invoke-Etcdctl put "$prefix/subnets/10.0.7.0-24" '{"PublicIP":"192.0.2.20","PublicIPv6":null}' | Out-Null
+        Invoke-Etcdctl put "$prefix/subnets/10.0.8.0-24" '{"PublicIP":"192.0.2.21"}' | Out-Null
+        Invoke-Etcdctl put "$prefix/subnets/garbage" 'x' | Out-Null
+        @(Get-FlannelSubnetLease @common).Subnet | Should -Be @('10.0.7.0/24', '10.0.8.0/24')
+        @(Get-FlannelSubnetLease -Subnet '10.0.7*' @common).PublicIP | Should -Be @('192.0.2.20')
+        @(Get-FlannelSubnetLease -PublicIP 192.0.2.21 @common).Subnet | Should -Be @('10.0.8.0/24')
+        Get-FlannelSubnetLease -Subnet 10.0.99.0/24 @common -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'FlannelSubnetLeaseNotFound,*'
+    }
+
+    It 'removes what Get emits, from the pipeline, and honours -WhatIf' {
+        New-FlannelSubnetLease -PublicIP 192.0.2.30 @common | Out-Null
+        New-FlannelSubnetLease -PublicIP 192.0.2.31 @common | Out-Null
+        Get-FlannelSubnetLease @common | Remove-FlannelSubnetLease @common -WhatIf
+        @(Get-FlannelSubnetLease @common).Count | Should -Be 2
+        Get-FlannelSubnetLease -PublicIP 192.0.2.30 @common | Remove-FlannelSubnetLease @common -Force
+        @(Get-FlannelSubnetLease @common).PublicIP | Should -Be @('192.0.2.31')
+    }
+
+    It 'says out of subnets when none is free' {
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/28"}' | Out-Null  # 3 subnets of /30
+        1..3 | ForEach-Object { New-FlannelSubnetLease -PublicIP "192.0.2.4$_" @common | Out-Null }
+        $err = $null
+        try { New-FlannelSubnetLease -PublicIP 192.0.2.49 @common -ErrorAction Stop } catch { $err = $_ }
+        $err.Exception.Message | Should -BeExactly 'out of subnets'
+        $err.FullyQualifiedErrorId | Should -BeLike 'FlannelOutOfSubnets,*'
+    }
+}
