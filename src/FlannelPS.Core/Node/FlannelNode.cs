@@ -74,8 +74,15 @@ public sealed class FlannelNode
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         UpdateStatus(s => s with { StartedAt = _deps.Time.GetUtcNow() });
+        HealthzServer? healthz = null;
         try
         {
+            if (_options.HealthzEndpoint is { } endpoint)
+            {
+                healthz = new HealthzServer(endpoint.Address, endpoint.Port, () => State == NodeState.Running);
+                healthz.Start();
+                _log.Info($"Serving /healthz on {healthz.LocalEndpoint}");
+            }
             await RunCoreAsync(cancellationToken).ConfigureAwait(false);
             SetState(NodeState.Stopped);
         }
@@ -95,6 +102,7 @@ public sealed class FlannelNode
         finally
         {
             await StopNetworkAsync().ConfigureAwait(false);
+            if (healthz is not null) await healthz.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -131,6 +139,7 @@ public sealed class FlannelNode
 
         WriteSubnetFile(config, lease, network.Mtu);
         SetState(NodeState.Running);
+        if (_options.NotifySystemd && SystemdNotifier.Notify("READY=1")) _log.Info("Notified systemd: READY=1");
         _ready.TrySetResult();
 
         try

@@ -5,8 +5,8 @@ public sealed record NodeOptions
 {
     public const string DefaultSubnetFile = "/run/flannel/subnet.env";
 
-    /// <summary>Interface name or IPv4 address (--iface); null selects the default-route interface.</summary>
-    public string? Interface { get; init; }
+    /// <summary>Interface names or IPv4 addresses (--iface, repeatable: the first that resolves wins); empty selects the default-route interface.</summary>
+    public IReadOnlyList<string> Interfaces { get; init; } = [];
     /// <summary>Address advertised in the lease (--public-ip); null uses the interface address.</summary>
     public string? PublicIP { get; init; }
     public bool IpMasq { get; init; }
@@ -15,6 +15,10 @@ public sealed record NodeOptions
     public TimeSpan RenewMargin { get; init; } = TimeSpan.FromMinutes(60);
     public bool IptablesForwardRules { get; init; } = true;
     public TimeSpan IptablesResync { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Where to serve GET /healthz and /readyz (--healthz-ip/--healthz-port); null: no server.</summary>
+    public System.Net.IPEndPoint? HealthzEndpoint { get; init; }
+    /// <summary>Send systemd READY=1 once subnet.env is written, when NOTIFY_SOCKET is set.</summary>
+    public bool NotifySystemd { get; init; } = true;
     /// <summary>How often a missing or invalid config is retried (flannel: 1 s).</summary>
     public TimeSpan ConfigRetry { get; init; } = TimeSpan.FromSeconds(1);
 }

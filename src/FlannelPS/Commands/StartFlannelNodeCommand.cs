@@ -2,6 +2,7 @@
 // the node for the life of the session; -Wait runs the same node in the foreground until Ctrl+C
 // or SIGTERM, for services.
 using System.Management.Automation;
+using System.Net;
 using System.Runtime.InteropServices;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
@@ -19,10 +20,10 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
     private const string JobSet = "Job";
     private const string WaitSet = "Wait";
 
-    /// <summary>Interface (name or IPv4 address) for inter-host traffic; default: the default-route interface.</summary>
+    /// <summary>Interface (name or IPv4 address) for inter-host traffic; several: the first that exists wins. Default: the default-route interface.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(InterfaceCompleter))]
-    public string? Interface { get; set; }
+    public string[]? Interface { get; set; }
 
     /// <summary>IP advertised to other nodes in the lease; default: the interface address.</summary>
     [Parameter]
@@ -49,6 +50,15 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
     [Parameter]
     public SwitchParameter NoIptablesForwardRules { get; set; }
 
+    /// <summary>Port for GET /healthz (200 while the lease is held and the datapath runs, else 503); 0 disables.</summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int HealthzPort { get; set; }
+
+    /// <summary>Address the health endpoint listens on (default 127.0.0.1).</summary>
+    [Parameter]
+    public string HealthzIP { get; set; } = "127.0.0.1";
+
     /// <summary>Job name (default FlannelNode).</summary>
     [Parameter(ParameterSetName = JobSet)]
     [ValidateNotNullOrEmpty]
@@ -67,13 +77,14 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
         }
         var options = new NodeOptions
         {
-            Interface = Interface,
+            Interfaces = Interface ?? [],
             PublicIP = PublicIP,
             IpMasq = IpMasq,
             SubnetFile = ResolvePath(SubnetFile)!,
             RenewMargin = TimeSpan.FromMinutes(SubnetLeaseRenewMargin),
             IptablesForwardRules = !NoIptablesForwardRules,
             IptablesResync = TimeSpan.FromSeconds(IptablesResyncSec),
+            HealthzEndpoint = HealthzPort > 0 ? new IPEndPoint(ParseHealthzIP(), HealthzPort) : null,
         };
         var etcd = BuildEtcdOptions();
         if (!ShouldProcess($"{etcd.SubnetsPrefix} at {etcd.EndpointList}, {options.SubnetFile}", "Start flannel node")) return;
@@ -81,6 +92,11 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
         if (Wait) RunInForeground(options, etcd);
         else StartJob(options, etcd);
     }
+
+    private IPAddress ParseHealthzIP() =>
+        IPAddress.TryParse(HealthzIP, out var ip)
+            ? ip
+            : throw new PSArgumentException($"-HealthzIP '{HealthzIP}' is not an IP address.", nameof(HealthzIP));
 
     private void StartJob(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {
@@ -100,18 +116,21 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
         var log = new DeferredLog { Target = new CmdletLog(this) };
         var node = FlannelNodeFactory.Create(options, etcd, log);
         node.EventRaised += Emit;
+        // SIGTERM/SIGINT end the node like a normal return, so services see exit code 0.
+        using var signalled = new CancellationTokenSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         RunAsync(async ct =>
         {
-            try { await node.RunAsync(ct).ConfigureAwait(false); }
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, signalled.Token);
+            try { await node.RunAsync(linked.Token).ConfigureAwait(false); }
             finally { await node.Dependencies.Registry.DisposeAsync().ConfigureAwait(false); }
         });
 
         void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true; // stop cleanly instead of the runtime's default exit
-            StopProcessing();
+            signalled.Cancel();
         }
     }
 }

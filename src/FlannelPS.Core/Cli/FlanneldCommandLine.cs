@@ -1,0 +1,142 @@
+// flanneld's command line, parsed as Go's flag package parses it (-flag and --flag, =value or a
+// separate value except for booleans, "--" ends flags), then FLANNELD_* environment variables for
+// every flag not given. The flanneld drop-in command maps the result onto Start-FlannelNode.
+using System.Globalization;
+using System.Text;
+
+namespace FlannelPS.Core.Cli;
+
+public sealed record FlanneldSettings
+{
+    public string EtcdEndpoints { get; init; } = "http://127.0.0.1:4001,http://127.0.0.1:2379";
+    public string EtcdPrefix { get; init; } = "/coreos.com/network";
+    public string? EtcdKeyFile { get; init; }
+    public string? EtcdCertFile { get; init; }
+    public string? EtcdCAFile { get; init; }
+    public string? EtcdUsername { get; init; }
+    public string? EtcdPassword { get; init; }
+    public IReadOnlyList<string> Iface { get; init; } = [];
+    public string? PublicIP { get; init; }
+    public bool IpMasq { get; init; }
+    public string SubnetFile { get; init; } = "/run/flannel/subnet.env";
+    public int SubnetLeaseRenewMargin { get; init; } = 60;
+    public int IptablesResync { get; init; } = 5;
+    public bool IptablesForwardRules { get; init; } = true;
+    public string HealthzIP { get; init; } = "127.0.0.1";
+    public int HealthzPort { get; init; }
+    public bool Version { get; init; }
+    public bool Help { get; init; }
+}
+
+/// <summary>Parse outcome: settings to run with, or an exit code and the text to print on stderr.</summary>
+public sealed record FlanneldParseResult(FlanneldSettings? Settings, int ExitCode, string? Message);
+
+public static class FlanneldCommandLine
+{
+    private enum Kind { String, Bool, Int, List }
+
+    private sealed record Flag(string Name, Kind Kind, string Usage, Func<FlanneldSettings, string, FlanneldSettings> Apply);
+
+    private static readonly Flag[] Flags =
+    [
+        new("etcd-endpoints", Kind.String, "a comma-delimited list of etcd endpoints", (s, v) => s with { EtcdEndpoints = v }),
+        new("etcd-prefix", Kind.String, "etcd prefix", (s, v) => s with { EtcdPrefix = v }),
+        new("etcd-keyfile", Kind.String, "SSL key file used to secure etcd communication", (s, v) => s with { EtcdKeyFile = v }),
+        new("etcd-certfile", Kind.String, "SSL certification file used to secure etcd communication", (s, v) => s with { EtcdCertFile = v }),
+        new("etcd-cafile", Kind.String, "SSL Certificate Authority file used to secure etcd communication", (s, v) => s with { EtcdCAFile = v }),
+        new("etcd-username", Kind.String, "username for BasicAuth to etcd", (s, v) => s with { EtcdUsername = v }),
+        new("etcd-password", Kind.String, "password for BasicAuth to etcd", (s, v) => s with { EtcdPassword = v }),
+        new("iface", Kind.List, "interface to use (IP or name) for inter-host communication; may be repeated", (s, v) => s with { Iface = [.. s.Iface, v] }),
+        new("public-ip", Kind.String, "IP accessible by other nodes for inter-host communication", (s, v) => s with { PublicIP = v }),
+        new("ip-masq", Kind.Bool, "setup IP masquerade rule for traffic destined outside of overlay network", (s, v) => s with { IpMasq = ParseBool(v) }),
+        new("subnet-file", Kind.String, "filename where env variables (subnet, MTU, ... ) will be written to", (s, v) => s with { SubnetFile = v }),
+        new("subnet-lease-renew-margin", Kind.Int, "subnet lease renewal margin, in minutes, ranging from 1 to 1439", (s, v) => s with { SubnetLeaseRenewMargin = ParseInt(v) }),
+        new("iptables-resync", Kind.Int, "resync period for iptables rules, in seconds", (s, v) => s with { IptablesResync = ParseInt(v) }),
+        new("iptables-forward-rules", Kind.Bool, "add default accept rules to FORWARD chain in iptables", (s, v) => s with { IptablesForwardRules = ParseBool(v) }),
+        new("healthz-ip", Kind.String, "the IP address for healthz server to listen", (s, v) => s with { HealthzIP = v }),
+        new("healthz-port", Kind.Int, "the port for healthz server to listen(0 to disable)", (s, v) => s with { HealthzPort = ParseInt(v) }),
+        new("version", Kind.Bool, "print version and exit", (s, v) => s with { Version = ParseBool(v) }),
+        new("v", Kind.Int, "log level for V logs (accepted; FlannelPS logs at info)", (s, v) => { ParseInt(v); return s; }),
+    ];
+
+    public const string RenewMarginError = "Invalid subnet-lease-renew-margin option, out of acceptable range";
+
+    public static FlanneldParseResult Parse(IReadOnlyList<string> args, Func<string, string?> environment)
+    {
+        var settings = new FlanneldSettings();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (arg == "--") break;
+            if (arg.Length < 2 || arg[0] != '-') break; // first non-flag ends parsing, as in Go
+            var body = arg.StartsWith("--", StringComparison.Ordinal) ? arg[2..] : arg[1..];
+            if (body.Length == 0 || body[0] == '-' || body[0] == '=') return Fail(2, $"bad flag syntax: {arg}");
+            string name = body, value = string.Empty;
+            var hasValue = false;
+            var eq = body.IndexOf('=');
+            if (eq >= 0) { name = body[..eq]; value = body[(eq + 1)..]; hasValue = true; }
+            if (name is "h" or "help") return new FlanneldParseResult(settings with { Help = true }, 0, Usage());
+            var flag = Flags.FirstOrDefault(f => f.Name == name);
+            if (flag is null) return Fail(2, $"flag provided but not defined: -{name}\n{Usage()}");
+            if (flag.Kind == Kind.Bool)
+            {
+                if (!hasValue) value = "true";
+            }
+            else if (!hasValue)
+            {
+                if (i + 1 >= args.Count) return Fail(2, $"flag needs an argument: -{name}\n{Usage()}");
+                value = args[++i];
+            }
+            try { settings = flag.Apply(settings, value); }
+            catch (FormatException) { return Fail(2, $"invalid value \"{value}\" for flag -{name}: parse error\n{Usage()}"); }
+            seen.Add(name);
+        }
+
+        foreach (var flag in Flags)
+        {
+            if (seen.Contains(flag.Name)) continue;
+            var env = environment("FLANNELD_" + flag.Name.ToUpperInvariant().Replace('-', '_'));
+            if (string.IsNullOrEmpty(env)) continue;
+            try
+            {
+                settings = flag.Kind == Kind.List
+                    ? env.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Aggregate(settings, flag.Apply)
+                    : flag.Apply(settings, env);
+            }
+            catch (FormatException)
+            {
+                return Fail(1, $"invalid value \"{env}\" for FLANNELD_{flag.Name.ToUpperInvariant().Replace('-', '_')}: parse error");
+            }
+        }
+
+        if (settings.Version) return new FlanneldParseResult(settings, 0, null);
+        if (settings.SubnetLeaseRenewMargin is < 1 or > 1439) return Fail(1, RenewMarginError);
+        if (settings.HealthzPort is < 0 or > 65535) return Fail(1, $"invalid healthz-port {settings.HealthzPort}: must be 0..65535");
+        if (settings.IptablesResync < 1) return Fail(1, $"invalid iptables-resync {settings.IptablesResync}: must be at least 1 second");
+        return new FlanneldParseResult(settings, 0, null);
+    }
+
+    public static string Usage()
+    {
+        var sb = new StringBuilder("Usage: flanneld [OPTION]...\n");
+        foreach (var f in Flags)
+        {
+            var type = f.Kind switch { Kind.Int => " int", Kind.Bool => "", _ => " string" };
+            sb.Append("  -").Append(f.Name).Append(type).Append("\n    \t").Append(f.Usage).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static FlanneldParseResult Fail(int code, string message) => new(null, code, message);
+
+    private static bool ParseBool(string v) => v switch
+    {
+        "1" or "t" or "T" or "TRUE" or "true" or "True" => true,
+        "0" or "f" or "F" or "FALSE" or "false" or "False" => false,
+        _ => throw new FormatException(v),
+    };
+
+    private static int ParseInt(string v) =>
+        int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException(v);
+}
