@@ -113,7 +113,7 @@ public sealed class FlannelNode
         var backend = _deps.Backends.Create(config.BackendType);
         if (backend.RequiresRoot) HostRequirements.EnsureCanRunDatapath(backend.Type);
 
-        var iface = _deps.ResolveInterface(_options.Interface, _options.PublicIP);
+        var iface = _deps.ResolveInterface(_options.Interfaces, _options.PublicIP);
         _log.Info($"Using interface with name {iface.Name} and address {iface.IfaceAddr}");
         _log.Info($"Using {iface.ExtAddr} as external address");
         UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = backend.Type, Network = config.Network.ToString() });

@@ -14,8 +14,8 @@ public sealed record NodeDependencies
 {
     public required ISubnetRegistry Registry { get; init; }
     public required BackendRegistry Backends { get; init; }
-    /// <summary>(interface name or IP, public IP) → the external interface.</summary>
-    public required Func<string?, string?, ExternalInterface> ResolveInterface { get; init; }
+    /// <summary>(--iface candidates, --public-ip) → the external interface.</summary>
+    public required Func<IReadOnlyList<string>, string?, ExternalInterface> ResolveInterface { get; init; }
     /// <summary>Builds the node's iptables rule set; null installs none (tests, alloc without masq).</summary>
     public Func<NetworkConfig, Lease, NodeOptions, SubnetEnvInfo?, ILog, ITrafficRules?>? CreateTrafficRules { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
