@@ -15,9 +15,14 @@ out=out/FlannelPS
 rm -rf "$out"
 mkdir -p "$out"
 dotnet publish src/FlannelPS/FlannelPS.csproj -c "$config" -o "$out" --no-build -nologo -v:q >/dev/null
-rm -f "$out"/*.pdb "$out"/*.deps.json
+rm -f "$out"/*.pdb "$out"/*.deps.json "$out"/FlannelPS.xml
+# Everything but the cmdlet assembly loads into FlannelPS's own AssemblyLoadContext (ModuleLoader.cs).
+mkdir -p "$out/deps"
+find "$out" -maxdepth 1 -name '*.dll' ! -name FlannelPS.dll -exec mv {} "$out/deps/" \;
 cp -r module/. "$out"/
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 sed -i "s/ModuleVersion = '[^']*'/ModuleVersion = '$version'/" "$out/FlannelPS.psd1"
 chmod +x "$out"/bin/* 2>/dev/null || true
+dotnet pwsh -NoProfile -NonInteractive -File tools/Build-Help.ps1 -ModulePath "$out" \
+  -DocXml "src/FlannelPS/bin/$config/net10.0/linux-x64/FlannelPS.xml" -SourceDir src/FlannelPS/Help
 echo "build: module $version at $out"
