@@ -121,6 +121,7 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
         {
             // Someone else holds the key: give the unused etcd lease back instead of letting it idle for 24 h.
             await RevokeQuietlyAsync(grant.ID).ConfigureAwait(false);
+            _log.Debug($"Subnet {subnet} is already taken; revoked the unused etcd lease {grant.ID:x}");
             return null;
         }
         return new Lease
