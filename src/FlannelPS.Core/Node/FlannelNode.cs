@@ -185,16 +185,17 @@ public sealed class FlannelNode
         {
             using var leaseCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var renewer = new LeaseRenewer(manager, _deps.Time, _options.RenewMargin, _log);
-            renewer.Renewed += l => { OnLeaseRenewed(l); };
-            var watch = new PeerLeaseWatch(_deps.Registry, lease.Subnet, _log,
+            var renewer = new LeaseRenewer(manager, lease, _options.RenewMargin, _deps.Time, _log);
+            renewer.Renewed += OnLeaseRenewed;
+            var watch = new PeerLeaseWatch(_deps.Registry, lease.Subnet,
                 events => OnPeerEvents(events, network),
                 own =>
                 {
                     if (own is null) lost.TrySetResult();
                     else renewer.Update(own);
-                });
-            var renewTask = renewer.RunAsync(lease, leaseCts.Token);
+                },
+                _deps.Time, _log);
+            var renewTask = renewer.RunAsync(leaseCts.Token);
             var watchTask = watch.RunAsync(leaseCts.Token);
             var done = await Task.WhenAny(lost.Task, renewTask, watchTask, network.Completion).ConfigureAwait(false);
             leaseCts.Cancel();
