@@ -1,0 +1,107 @@
+// Install-FlannelDockerDropIn: makes docker.service start dockerd with flannel's options, through
+// a systemd drop-in (default) or by merging bip/mtu into daemon.json (-Method DaemonJson).
+using System.Management.Automation;
+using FlannelPS.Core.Docker;
+using FlannelPS.Core.Errors;
+using FlannelPS.Core.Files;
+using FlannelPS.Infrastructure;
+
+namespace FlannelPS.Commands;
+
+[Cmdlet(VerbsLifecycle.Install, "FlannelDockerDropIn", SupportsShouldProcess = true, DefaultParameterSetName = DropInSet)]
+[OutputType(typeof(FlannelDockerConfig))]
+public sealed class InstallFlannelDockerDropInCommand : FlannelCmdlet
+{
+    private const string DropInSet = "DropIn";
+    private const string DaemonJsonSet = "DaemonJson";
+
+    /// <summary>DropIn (default): a systemd drop-in for docker.service. DaemonJson: merge bip/mtu into daemon.json.</summary>
+    [Parameter(ParameterSetName = DropInSet)]
+    [Parameter(ParameterSetName = DaemonJsonSet, Mandatory = true)]
+    public DockerConfigMethod Method { get; set; } = DockerConfigMethod.DropIn;
+
+    /// <summary>The file to write: the drop-in (default /etc/systemd/system/docker.service.d/flannel.conf)
+    /// or, with -Method DaemonJson, daemon.json (default /etc/docker/daemon.json).</summary>
+    [Parameter(Position = 0, ParameterSetName = DropInSet)]
+    [Parameter(Position = 0, ParameterSetName = DaemonJsonSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>The docker_opts.env the drop-in loads (EnvironmentFile=). Default /run/docker_opts.env.</summary>
+    [Parameter(ParameterSetName = DropInSet)]
+    [ValidateNotNullOrEmpty]
+    public string EnvironmentFile { get; set; } = DockerOptionsSettings.DefaultOutputPath;
+
+    /// <summary>dockerd's path in ExecStart. Default: the one docker.service runs, else /usr/bin/dockerd.</summary>
+    [Parameter(ParameterSetName = DropInSet)]
+    [ValidateNotNullOrEmpty]
+    public string? DockerdPath { get; set; }
+
+    /// <summary>The docker.service whose ExecStart flags are kept. Default: the first of /etc/systemd/system,
+    /// /usr/lib/systemd/system, /lib/systemd/system that has one.</summary>
+    [Parameter(ParameterSetName = DropInSet)]
+    [ValidateNotNullOrEmpty]
+    public string? DockerUnitPath { get; set; }
+
+    /// <summary>The variable holding the options in docker_opts.env. Default DOCKER_OPTS.</summary>
+    [Parameter(ParameterSetName = DropInSet)]
+    [ValidatePattern("^[A-Za-z_][A-Za-z0-9_]*$")]
+    public string Key { get; set; } = DockerOptionsSettings.DefaultKey;
+
+    /// <summary>The subnet.env whose FLANNEL_SUBNET/FLANNEL_MTU go into daemon.json. Default /run/flannel/subnet.env.</summary>
+    [Parameter(ParameterSetName = DaemonJsonSet)]
+    [ValidateNotNullOrEmpty]
+    public string SubnetFile { get; set; } = SubnetEnvFile.DefaultPath;
+
+    /// <summary>Do not set ip-masq in daemon.json.</summary>
+    [Parameter(ParameterSetName = DaemonJsonSet)]
+    public SwitchParameter NoIpMasq { get; set; }
+
+    /// <summary>Then run systemctl daemon-reload and systemctl restart docker (only where systemd is the init).</summary>
+    [Parameter]
+    public SwitchParameter Restart { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var method = Method;
+        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(
+            Path ?? (method == DockerConfigMethod.DaemonJson ? DockerDaemonJson.DefaultPath : DockerDropIn.DefaultPath));
+        var unit = DockerUnitPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(DockerUnitPath);
+        var subnetFile = SessionState.Path.GetUnresolvedProviderPathFromPSPath(SubnetFile);
+        var settings = new DropInSettings(EnvironmentFile, DockerdPath, Key);
+        var noIpMasq = NoIpMasq.IsPresent;
+        var restart = Restart.IsPresent;
+        RunAsync(async ct =>
+        {
+            var plan = method == DockerConfigMethod.DaemonJson
+                ? DockerServiceConfig.PlanDaemonJson(path, subnetFile, noIpMasq)
+                : DockerServiceConfig.PlanDropIn(path, unit, settings);
+            if (!plan.Changed)
+            {
+                EmitVerbose($"'{path}' already has the wanted content; nothing written.");
+            }
+            else if (OnPipeline(() => ShouldProcess($"Write '{path}' with:\n{plan.Content}", $"Write '{path}' with:\n{plan.Content}\nContinue?", "Install-FlannelDockerDropIn")))
+            {
+                DockerServiceConfig.Apply(plan);
+            }
+            else
+            {
+                return;
+            }
+            var restarted = false;
+            if (restart && Confirm("docker.service", "systemctl daemon-reload; systemctl restart docker"))
+            {
+                try
+                {
+                    await new SystemdDocker().RestartDockerAsync(path, ct).ConfigureAwait(false);
+                    restarted = true;
+                }
+                catch (SystemdNotRunningException ex)
+                {
+                    EmitError(ex);
+                }
+            }
+            Emit(plan with { Restarted = restarted });
+        });
+    }
+}

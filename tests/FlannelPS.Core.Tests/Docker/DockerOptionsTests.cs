@@ -1,0 +1,130 @@
+using FlannelPS.Core.Docker;
+using FlannelPS.Core.Files;
+
+namespace FlannelPS.Core.Tests.Docker;
+
+// Every row of spec §7's table, byte for byte: the oracle is upstream's script run under dash.
+public sealed class DockerOptionsTests
+{
+    private static readonly IReadOnlyDictionary<string, string> Seed =
+        EnvFile.Parse("FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET=10.0.72.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n");
+
+    private static string Render(IReadOnlyDictionary<string, string>? env, DockerOptionsSettings s, string? current = null) =>
+        DockerOptions.Render(env, s, current).Content;
+
+    [Fact]
+    public void SeedCombinedStartsWithASpaceAndInvertsIpMasq() =>
+        Assert.Equal("DOCKER_OPTS=\" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472\"\n", Render(Seed, new(Combined: true)));
+
+    [Fact]
+    public void NeitherFlagMeansBothInAlphabeticalOrder() =>
+        Assert.Equal(
+            "DOCKER_OPT_BIP=\"--bip=10.0.72.1/24\"\nDOCKER_OPT_IPMASQ=\"--ip-masq=false\"\nDOCKER_OPT_MTU=\"--mtu=1472\"\n" +
+            "DOCKER_OPTS=\" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472\"\n",
+            Render(Seed, new()));
+
+    [Fact]
+    public void BothFlagsEqualsNeither() => Assert.Equal(Render(Seed, new()), Render(Seed, new(Combined: true, Individual: true)));
+
+    [Fact]
+    public void IndividualOnly() =>
+        Assert.Equal("DOCKER_OPT_BIP=\"--bip=10.0.72.1/24\"\nDOCKER_OPT_IPMASQ=\"--ip-masq=false\"\nDOCKER_OPT_MTU=\"--mtu=1472\"\n",
+            Render(Seed, new(Individual: true)));
+
+    [Fact]
+    public void NoIpMasqLeavesItOut() =>
+        Assert.Equal("DOCKER_OPTS=\" --bip=10.0.72.1/24 --mtu=1472\"\n", Render(Seed, new(Combined: true, NoIpMasq: true)));
+
+    [Fact]
+    public void CustomKey() =>
+        Assert.Equal("CUSTOM=\" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472\"\n", Render(Seed, new(Combined: true, Key: "CUSTOM")));
+
+    [Fact]
+    public void ValueAlreadyInEnvironmentGivesTwoSpaces() =>
+        Assert.Equal("DOCKER_OPTS=\"--foo  --bip=10.0.72.1/24 --ip-masq=false --mtu=1472\"\n", Render(Seed, new(Combined: true), "--foo"));
+
+    [Fact]
+    public void EmptyEnvironmentValueIsIgnored() =>
+        Assert.Equal(Render(Seed, new(Combined: true)), Render(Seed, new(Combined: true), ""));
+
+    [Fact]
+    public void MissingSubnetFileGivesEmptyOptions()
+    {
+        Assert.Equal("DOCKER_OPTS=\"\"\n", Render(null, new()));
+        Assert.Equal("", Render(null, new(Individual: true)));
+        Assert.Equal("DOCKER_OPTS=\"--foo \"\n", Render(null, new(Combined: true), "--foo"));
+    }
+
+    [Fact]
+    public void UpstreamSampleSubnetEnvWithIpMasqFalse()
+    {
+        var sample = EnvFile.Parse("FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.74.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=false\n");
+        Assert.Equal("DOCKER_OPTS=\" --bip=10.1.74.1/24 --ip-masq=true --mtu=1472\"\n", Render(sample, new(Combined: true)));
+    }
+
+    [Fact]
+    public void InvalidIpMasqThrowsUpstreamTextUnlessMIsGiven()
+    {
+        var bad = EnvFile.Parse("FLANNEL_SUBNET=10.0.72.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=yes\n");
+        var ex = Assert.Throws<InvalidIpMasqException>(() => Render(bad, new()));
+        Assert.Equal("Invalid value of FLANNEL_IPMASQ: yes", ex.Message);
+        Assert.Equal("FlannelInvalidIpMasq", ex.ErrorId);
+        Assert.Equal("DOCKER_OPTS=\" --bip=10.0.72.1/24 --mtu=1472\"\n", Render(bad, new(Combined: true, NoIpMasq: true)));
+    }
+
+    [Fact]
+    public void EmptyValuesCountAsUnset() =>
+        Assert.Equal("DOCKER_OPTS=\" --mtu=1472\"\n", Render(EnvFile.Parse("FLANNEL_SUBNET=\nFLANNEL_IPMASQ=\nFLANNEL_MTU=1472\n"), new(Combined: true)));
+
+    [Fact]
+    public void SourcedFileDefinesExtraOptionsAndTheKeyLikeTheShellDoes()
+    {
+        var env = EnvFile.Parse("FLANNEL_SUBNET=10.0.72.1/24\nDOCKER_OPT_AAA=--aaa\nDOCKER_OPTS=--fromfile\n");
+        Assert.Equal("DOCKER_OPT_AAA=\"--aaa\"\nDOCKER_OPT_BIP=\"--bip=10.0.72.1/24\"\nDOCKER_OPTS=\"--fromfile  --aaa --bip=10.0.72.1/24\"\n",
+            Render(env, new(), "--ignored"));
+    }
+
+    [Fact]
+    public void PartsAreExposedForPassThru()
+    {
+        var r = DockerOptions.Render(Seed, new(), null);
+        Assert.Equal("--bip=10.0.72.1/24", r.Bip);
+        Assert.Equal("--mtu=1472", r.Mtu);
+        Assert.Equal("--ip-masq=false", r.IpMasq);
+        Assert.Equal(" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472", r.Combined);
+        Assert.Equal(["DOCKER_OPT_BIP", "DOCKER_OPT_IPMASQ", "DOCKER_OPT_MTU"], r.Individual.Keys);
+    }
+
+    [Fact]
+    public void ExportWritesNothingOnInvalidIpMasq()
+    {
+        var dir = Directory.CreateTempSubdirectory("fpdk-opts-").FullName;
+        try
+        {
+            var subnet = Path.Combine(dir, "subnet.env");
+            var output = Path.Combine(dir, "docker_opts.env");
+            File.WriteAllText(subnet, "FLANNEL_SUBNET=10.0.72.1/24\nFLANNEL_IPMASQ=maybe\n");
+            File.WriteAllText(output, "PREVIOUS\n");
+            Assert.Throws<InvalidIpMasqException>(() => DockerOptions.Export(subnet, output, new(), null));
+            Assert.Equal("PREVIOUS\n", File.ReadAllText(output));
+            File.WriteAllText(subnet, "FLANNEL_SUBNET=10.0.72.1/24\nFLANNEL_IPMASQ=true\n");
+            var r = DockerOptions.Export(subnet, output, new(Combined: true), null);
+            Assert.Equal("DOCKER_OPTS=\" --bip=10.0.72.1/24 --ip-masq=false\"\n", File.ReadAllText(output));
+            Assert.True(r.SubnetFileFound);
+            Assert.Equal(output, r.Path);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("1ABC")]
+    [InlineData("A-B")]
+    [InlineData("A B")]
+    public void BadKeyIsRejectedNamingTheValue(string key)
+    {
+        var ex = Assert.Throws<FlannelPS.Core.Errors.FlannelException>(() => Render(Seed, new(Key: key)));
+        Assert.Equal("FlannelInvalidDockerOptionsKey", ex.ErrorId);
+        Assert.Contains($"'{key}'", ex.Message);
+    }
+}
