@@ -1,0 +1,24 @@
+// Checks a datapath backend needs before it touches the kernel, with errors that name what is missing.
+using FlannelPS.Core.Errors;
+using Tmds.Linux;
+
+namespace FlannelPS.Core.Host;
+
+public static class HostPrerequisites
+{
+    public const string TunDevicePath = "/dev/net/tun";
+
+    /// <summary>Throws unless the process runs as root and /dev/net/tun exists.</summary>
+    public static void EnsureRootAndTun(string backendType = "udp")
+    {
+        var euid = (uint)LibC.geteuid();
+        if (euid != 0)
+            throw new FlannelException("FlannelRootRequired", FlannelErrorCategory.PermissionDenied,
+                $"the {backendType} backend must run as root (effective uid is {euid}): it creates a TUN device, addresses and routes. Run as root, or use the alloc backend.",
+                euid);
+        if (!File.Exists(TunDevicePath))
+            throw new FlannelException("FlannelTunUnavailable", FlannelErrorCategory.ResourceUnavailable,
+                $"{TunDevicePath} is missing: the {backendType} backend needs the tun driver. Load it with 'modprobe tun' (in a container, pass the device in with --device {TunDevicePath}).",
+                TunDevicePath);
+    }
+}

@@ -1,0 +1,51 @@
+// The one place that runs iproute2's `ip`. Link setup is done by the `ip` command rather than raw
+// netlink (a deliberate shortcut). The child is forked from the calling thread, so it acts on that
+// thread's network namespace, like the TUN fd opened on the same thread. Synchronous on purpose:
+// an await could resume on a thread in another namespace.
+using System.Diagnostics;
+using FlannelPS.Core.Errors;
+
+namespace FlannelPS.Core.Host;
+
+public sealed class IpCommand
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    public IpCommand(string executable = "ip") => Executable = executable;
+
+    public string Executable { get; }
+
+    public sealed record Result(int ExitCode, string StandardOutput, string StandardError);
+
+    public Result Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {Executable}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(Timeout))
+        {
+            try { p.Kill(); } catch (InvalidOperationException) { }
+            throw new FlannelException("FlannelIpCommandTimeout", FlannelErrorCategory.OperationTimeout,
+                $"'{Executable} {string.Join(' ', args)}' did not finish within {Timeout.TotalSeconds} s", args);
+        }
+        p.WaitForExit();
+        return new Result(p.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult().Trim());
+    }
+
+    /// <summary>Runs and throws a FlannelException quoting ip's own error when it fails.</summary>
+    public string RunChecked(params string[] args)
+    {
+        var r = Run(args);
+        if (r.ExitCode != 0)
+            throw new FlannelException("FlannelLinkSetupFailed", FlannelErrorCategory.InvalidOperation,
+                $"'{Executable} {string.Join(' ', args)}' failed: {r.StandardError}", args);
+        return r.StandardOutput;
+    }
+}

@@ -1,0 +1,64 @@
+// What Tmds.LibC 0.5 lacks: TUN ioctls and struct ifreq, interface ioctls, recvmmsg/sendmmsg with
+// their structs. Layouts are x86-64/arm64 Linux (LP64).
+using System.Runtime.InteropServices;
+
+namespace FlannelPS.Core.Interop;
+
+internal static unsafe partial class NativeMethods
+{
+    public const int TUNSETIFF = 0x400454ca;
+    public const short IFF_TUN = 0x0001;
+    public const short IFF_NO_PI = 0x1000;
+    public const int SIOCGIFMTU = 0x8921;
+    public const int SIOCGIFINDEX = 0x8933;
+    public const int IFNAMSIZ = 16;
+    public const int IfReqSize = 40;
+    public const int MSG_TRUNC = 0x20;
+    public const int MSG_DONTWAIT = 0x40;
+    public const short POLLIN = 0x1;
+    public const short POLLOUT = 0x4;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLen;
+        public IoVec* Iov;
+        public nuint IovLen;
+        public void* Control;
+        public nuint ControlLen;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MMsgHdr
+    {
+        public MsgHdr Hdr;
+        public uint Len;
+    }
+
+    /// <summary>struct sockaddr_in: port and address in network byte order.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 16)]
+    public struct SockAddrIn
+    {
+        public ushort Family;
+        public ushort PortBE;
+        public uint AddrBE;
+        public ulong Zero;
+    }
+
+    [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
+    public static partial int RecvMMsg(int fd, MMsgHdr* msgs, uint vlen, int flags, void* timeout);
+
+    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
+    public static partial int SendMMsg(int fd, MMsgHdr* msgs, uint vlen, int flags);
+
+    public static int LastError => Marshal.GetLastPInvokeError();
+}

@@ -1,0 +1,96 @@
+// A non-persistent Linux TUN device (IFF_TUN|IFF_NO_PI: raw IPv4 packets, no header). The device
+// exists while this fd is open; disposing removes it from the kernel.
+using System.Runtime.InteropServices;
+using System.Text;
+using Tmds.Linux;
+
+namespace FlannelPS.Core.Interop;
+
+internal sealed unsafe class TunDevice : IDisposable
+{
+    private readonly FdHandle _handle;
+    private readonly int _fd;
+    private bool _addRef;
+
+    private TunDevice(FdHandle handle, string name)
+    {
+        _handle = handle;
+        Name = name;
+        handle.DangerousAddRef(ref _addRef); // the fd stays valid for the datapath threads until Dispose
+        _fd = handle.Fd;
+    }
+
+    /// <summary>The name the kernel gave the device (flannel%d → flannel0).</summary>
+    public string Name { get; }
+
+    internal int Fd => _fd;
+
+    /// <summary>Opens /dev/net/tun non-blocking and creates a device from a name pattern such as "flannel%d".</summary>
+    public static TunDevice Open(string namePattern)
+    {
+        var nameBytes = Encoding.ASCII.GetBytes(namePattern);
+        if (nameBytes.Length >= NativeMethods.IFNAMSIZ)
+            throw new ArgumentException($"TUN name '{namePattern}' is longer than {NativeMethods.IFNAMSIZ - 1} characters.", nameof(namePattern));
+
+        int fd;
+        fixed (byte* path = "/dev/net/tun\0"u8)
+        {
+            while ((fd = LibC.open(path, LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_NONBLOCK, 0)) < 0 && Errno.Last == Errno.EINTR) { }
+        }
+        if (fd < 0) throw Errno.Exception("open /dev/net/tun", Errno.Last);
+        var handle = new FdHandle(fd);
+        try
+        {
+            byte* ifr = stackalloc byte[NativeMethods.IfReqSize];
+            new Span<byte>(ifr, NativeMethods.IfReqSize).Clear();
+            nameBytes.CopyTo(new Span<byte>(ifr, NativeMethods.IFNAMSIZ));
+            *(short*)(ifr + NativeMethods.IFNAMSIZ) = NativeMethods.IFF_TUN | NativeMethods.IFF_NO_PI;
+            if (LibC.ioctl(fd, NativeMethods.TUNSETIFF, ifr) < 0) throw Errno.Exception("ioctl(TUNSETIFF)", Errno.Last);
+            var name = Marshal.PtrToStringAnsi((nint)ifr) ?? namePattern;
+            return new TunDevice(handle, name);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads one packet; 0 when none is queued (EAGAIN). Never blocks.</summary>
+    public int Read(Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                long n = LibC.read(_fd, p, buffer.Length);
+                if (n >= 0) return (int)n;
+                var e = Errno.Last;
+                if (e == Errno.EINTR) continue;
+                if (e == Errno.EAGAIN) return 0;
+                throw Errno.Exception("read(tun)", e);
+            }
+        }
+    }
+
+    /// <summary>Writes one packet; false when the kernel would block (EAGAIN) or rejected it.</summary>
+    public bool TryWrite(ReadOnlySpan<byte> packet, out int errno)
+    {
+        fixed (byte* p = packet)
+        {
+            while (true)
+            {
+                long n = LibC.write(_fd, p, packet.Length);
+                if (n >= 0) { errno = 0; return true; }
+                errno = Errno.Last;
+                if (errno != Errno.EINTR) return false;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_addRef) { _addRef = false; _handle.DangerousRelease(); }
+        _handle.Dispose();
+    }
+}

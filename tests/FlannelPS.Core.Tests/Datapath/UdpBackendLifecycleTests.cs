@@ -1,0 +1,106 @@
+// One host namespace: what StartNetworkAsync creates, and that DisposeAsync (or a failed start) removes it.
+using FlannelPS.Core.Backend;
+using FlannelPS.Core.Backend.Udp;
+using FlannelPS.Core.Config;
+using FlannelPS.Core.Diagnostics;
+using FlannelPS.Core.Errors;
+using FlannelPS.Core.Host;
+using FlannelPS.Core.Net;
+using FlannelPS.Core.Subnet;
+using FlannelPS.Core.Tests.Interop;
+
+namespace FlannelPS.Core.Tests.Datapath;
+
+public sealed class UdpBackendLifecycleTests
+{
+    private static TestNamespace Host(string suffix)
+    {
+        var ns = new TestNamespace(suffix);
+        ns.Ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth1").Ok("veth");
+        ns.Ip("link", "set", "eth0", "mtu", "1400").Ok("mtu");
+        ns.Ip("addr", "add", "192.0.2.10/24", "dev", "eth0").Ok("addr");
+        ns.Ip("link", "set", "eth0", "up").Ok("up");
+        ns.Ip("link", "set", "eth1", "up").Ok("up");
+        return ns;
+    }
+
+    private static BackendNetworkContext Context(string backendJson = """{"Type":"udp","Port":8300}""")
+    {
+        var config = NetworkConfigParser.Parse($$"""{"Network":"10.0.0.0/16","Backend":{{backendJson}}}""");
+        var lease = new Lease { Subnet = Ip4Net.Parse("10.0.5.0/24"), Attrs = new LeaseAttrs(Ip4.Parse("192.0.2.10")) };
+        return new BackendNetworkContext(config, lease, ExternalInterfaceResolver.Resolve("eth0"), NullLog.Instance);
+    }
+
+    [Fact]
+    public void Start_creates_flannel0_as_flannel_does_and_dispose_removes_device_and_route()
+    {
+        using var ns = Host("life");
+        using var t = new NetnsThread(ns.Name);
+        var net = t.Invoke(() => new UdpBackend().StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult());
+        try
+        {
+            Assert.Equal(1372, net.Mtu);
+            var link = ns.Ip("-o", "link", "show", "flannel0").Ok("link");
+            Assert.Contains("mtu 1372", link.Out);
+            Assert.Contains("UP", link.Out);
+            Assert.Contains("inet 10.0.5.0/32", ns.Ip("-4", "-o", "addr", "show", "dev", "flannel0").Out);
+            Assert.Contains("10.0.0.0/16 dev flannel0", ns.Ip("route", "show").Out);
+            Assert.Equal("1", ns.Exec("cat", "/proc/sys/net/ipv6/conf/flannel0/disable_ipv6").Out.Trim());
+            Assert.Contains("192.0.2.10:8300", ns.Exec("ss", "-uln").Out);
+            Assert.False(net.Completion.IsCompleted);
+        }
+        finally
+        {
+            t.Invoke(() => net.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        }
+        Assert.NotEqual(0, ns.Ip("link", "show", "flannel0").Code);
+        Assert.DoesNotContain("10.0.0.0/16", ns.Ip("route", "show").Out);
+        Assert.DoesNotContain("8300", ns.Exec("ss", "-uln").Out);
+        Assert.True(net.Completion.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public void A_failed_start_leaves_no_device_socket_or_route_behind()
+    {
+        using var ns = Host("fail");
+        using var t = new NetnsThread(ns.Name);
+        // An `ip` that works for everything but adding addresses: start fails after the TUN exists.
+        var script = Path.Combine(Path.GetTempPath(), $"fpdp-ip-{Guid.NewGuid():N}.sh");
+        File.WriteAllText(script, "#!/bin/sh\nif [ \"$1\" = addr ] && [ \"$2\" = add ]; then echo 'RTNETLINK answers: injected failure' >&2; exit 2; fi\nexec ip \"$@\"\n");
+        Sh.Run("chmod", ["700", script]).Ok("chmod");
+        try
+        {
+            var ex = Assert.Throws<FlannelException>(() => t.Invoke(() =>
+                new UdpBackend(new LinkConfigurator(new IpCommand(script))).StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult()));
+            Assert.Contains("injected failure", ex.Message);
+            Assert.NotEqual(0, ns.Ip("link", "show", "flannel0").Code);
+            Assert.DoesNotContain("8300", ns.Exec("ss", "-uln").Out);
+            // Nothing is held: a second start in the same namespace gets flannel0 again.
+            var net = t.Invoke(() => new UdpBackend().StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult());
+            Assert.Equal(0, ns.Ip("link", "show", "flannel0").Code);
+            t.Invoke(() => net.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Fact]
+    public void Port_in_use_fails_with_the_address_in_the_message()
+    {
+        using var ns = Host("port");
+        using var t = new NetnsThread(ns.Name);
+        var first = t.Invoke(() => new UdpBackend().StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult());
+        try
+        {
+            var ex = Assert.ThrowsAny<IOException>(() => t.Invoke(() => new UdpBackend().StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult()));
+            Assert.Contains("192.0.2.10:8300", ex.Message);
+            Assert.NotEqual(0, ns.Ip("link", "show", "flannel1").Code);
+        }
+        finally
+        {
+            t.Invoke(() => first.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        }
+    }
+}
