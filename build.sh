@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 config="${1:-Release}"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1 POWERSHELL_TELEMETRY_OPTOUT=1
 
 dotnet tool restore >/dev/null
 dotnet restore tests/tools/PesterDownload.csproj >/dev/null
@@ -15,10 +15,10 @@ out=out/FlannelPS
 rm -rf "$out"
 mkdir -p "$out"
 dotnet publish src/FlannelPS/FlannelPS.csproj -c "$config" -o "$out" --no-build -nologo -v:q >/dev/null
-rm -f "$out"/*.pdb "$out"/*.deps.json "$out"/FlannelPS.xml
+rm -f "$out"/*.pdb "$out"/*.deps.json "$out"/*.xml
 # Everything but the cmdlet assembly loads into FlannelPS's own AssemblyLoadContext (ModuleLoader.cs).
 mkdir -p "$out/deps"
-find "$out" -maxdepth 1 -name '*.dll' ! -name FlannelPS.dll -exec mv {} "$out/deps/" \;
+find "$out" -maxdepth 1 -name '*.dll' ! -name FlannelPS.dll ! -name FlannelPS.Loader.dll -exec mv {} "$out/deps/" \;
 cp -r module/. "$out"/
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 sed -i "s/ModuleVersion = '[^']*'/ModuleVersion = '$version'/" "$out/FlannelPS.psd1"

@@ -8,6 +8,8 @@
     Description          = 'flannel for Docker hosts as a PowerShell module: etcd-backed subnet leases, the UDP overlay datapath and the Docker configuration steps, interoperable with flanneld.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
+    # The loader must come first: it routes FlannelPS.Core into its own AssemblyLoadContext.
+    NestedModules        = @('FlannelPS.Loader.dll')
     FormatsToProcess     = @('FlannelPS.format.ps1xml')
     CmdletsToExport      = '*'
     FunctionsToExport    = @()

@@ -12,6 +12,7 @@ param(
     [Parameter(Mandatory)] [string] $SourceDir
 )
 $ErrorActionPreference = 'Stop'
+$ModulePath = (Resolve-Path $ModulePath).Path
 $module = Import-Module (Join-Path $ModulePath 'FlannelPS.psd1') -PassThru -Force
 [xml] $docs = Get-Content -Raw $DocXml
 $members = @{}

@@ -111,14 +111,14 @@ public sealed class FlannelNode
         var manager = new SubnetManager(_deps.Registry, _deps.Time, _deps.Random, _log);
         var config = await WaitForConfigAsync(manager, ct).ConfigureAwait(false);
         var backend = _deps.Backends.Create(config.BackendType);
-        if (backend.RequiresRoot) HostRequirements.EnsureCanRunDatapath(backend.Type);
+        if (backend.RequiresRoot) HostPrerequisites.EnsureRootAndTun(backend.Type);
 
         var iface = _deps.ResolveInterface(_options.Interfaces, _options.PublicIP);
         _log.Info($"Using interface with name {iface.Name} and address {iface.IfaceAddr}");
         _log.Info($"Using {iface.ExtAddr} as external address");
         UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = backend.Type, Network = config.Network.ToString() });
 
-        var previous = SubnetEnvFile.TryRead(_options.SubnetFile);
+        var previous = SubnetEnvFile.Read(_options.SubnetFile);
         var attrs = backend.CreateLeaseAttrs(iface);
         SetState(NodeState.AcquiringLease);
         var lease = await manager.AcquireLeaseAsync(config, attrs, previous?.PreviousSubnet, ct).ConfigureAwait(false);
@@ -267,8 +267,7 @@ public sealed class FlannelNode
 
     private void WriteSubnetFile(NetworkConfig config, Lease lease, int mtu)
     {
-        var env = new SubnetEnv(config.Network, lease.Subnet, mtu, _options.IpMasq);
-        AtomicFile.WriteAllText(_options.SubnetFile, env.Render());
+        SubnetEnvFile.Write(_options.SubnetFile, new SubnetEnv(config.Network, lease.Subnet, mtu, _options.IpMasq));
     }
 
     private async Task StopNetworkAsync()

@@ -4,8 +4,9 @@ using FlannelPS.Core.Backend;
 using FlannelPS.Core.Backend.Alloc;
 using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Diagnostics;
+using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
-using FlannelPS.Core.Iptables;
+using FlannelPS.Core.Net;
 using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Core.Node;
@@ -21,8 +22,43 @@ public static class FlannelNodeFactory
         {
             Registry = new EtcdSubnetRegistry(etcd),
             Backends = DefaultBackends(),
-            ResolveInterface = (iface, publicIp) => ExternalInterfaceResolver.Resolve(iface, publicIp),
+            ResolveInterface = (candidates, publicIp) => ResolveInterface(candidates, publicIp, log),
             CreateTrafficRules = NodeTrafficRules.Create,
             Log = log,
         });
+
+    /// <summary>
+    /// flannel's interface choice: the first -Interface candidate that exists; with none, the interface
+    /// owning -PublicIP (HEAD), else the default-route interface. -PublicIP is what the lease advertises.
+    /// </summary>
+    public static ExternalInterface ResolveInterface(IReadOnlyList<string> candidates, string? publicIp, ILog log)
+    {
+        Ip4? advertised = null;
+        if (!string.IsNullOrEmpty(publicIp))
+        {
+            if (!Ip4.TryParse(publicIp, out var ip))
+                throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{publicIp}' is not a valid IPv4 address.", publicIp);
+            advertised = ip;
+        }
+        if (candidates.Count == 0)
+        {
+            if (advertised is { } pub)
+            {
+                try { return ExternalInterfaceResolver.Resolve(pub.ToString(), pub, log); }
+                catch (FlannelException ex) when (ex.ErrorId == "FlannelInterfaceNotFound")
+                {
+                    throw new FlannelException("FlannelInterfaceNotFound", FlannelErrorCategory.ObjectNotFound,
+                        $"-PublicIP {pub} is not an address of this host, so it cannot select the interface; behind NAT pass -Interface as well.", publicIp, ex);
+                }
+            }
+            return ExternalInterfaceResolver.Resolve(null, null, log);
+        }
+        FlannelException? last = null;
+        foreach (var candidate in candidates)
+        {
+            try { return ExternalInterfaceResolver.Resolve(candidate, advertised, log); }
+            catch (FlannelException ex) when (ex.ErrorId == "FlannelInterfaceNotFound") { last = ex; }
+        }
+        throw last!;
+    }
 }

@@ -74,7 +74,7 @@ public sealed class FlannelNodeJob : Job2, ILog
             await Node.Dependencies.Registry.DisposeAsync().ConfigureAwait(false);
         }
         if (_stop.IsCancellationRequested) SetJobState(JobState.Stopped);
-        else SetJobState(failure is null ? JobState.Completed : JobState.Failed, failure);
+        else SetJobState(failure is null ? JobState.Completed : JobState.Failed);
         RaiseStopCompleted();
     }
 

@@ -1,12 +1,14 @@
 // Dependency isolation: FlannelPS.Core and everything it brings (gRPC, Google.Protobuf, dotnet-etcd,
 // Tmds.LibC) live in deps/ and load into a private AssemblyLoadContext, so another module that loaded
-// a different Google.Protobuf first cannot break our etcd calls. Only this cmdlet assembly is in the
-// default context; it reaches Core through the Resolving hook below.
+// a different Google.Protobuf first cannot break our etcd calls. Only the cmdlet assembly and this
+// loader are in the default context; the cmdlets reach Core through the Resolving hook below. This assembly is imported
+// before the cmdlet assembly (NestedModules), because PowerShell enumerates the cmdlet assembly's
+// types, some of which implement Core interfaces, before any of its own code could run.
 using System.Management.Automation;
 using System.Reflection;
 using System.Runtime.Loader;
 
-namespace FlannelPS.Infrastructure;
+namespace FlannelPS.Loader;
 
 public sealed class ModuleLoader : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
