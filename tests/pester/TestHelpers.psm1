@@ -13,9 +13,9 @@ function New-TestPrefix([string] $Name = 'pester') {
 }
 
 function Invoke-Etcdctl {
-    param([Parameter(ValueFromRemainingArguments)] [string[]] $Arguments)
-    $out = & etcdctl "--endpoints=$(Get-TestEtcdEndpoint)" @Arguments 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "etcdctl $($Arguments -join ' ') failed: $out" }
+    # A simple function (no param block) so etcdctl flags like -w are passed through untouched.
+    $out = & etcdctl "--endpoints=$(Get-TestEtcdEndpoint)" @args 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "etcdctl $($args -join ' ') failed: $out" }
     $out
 }
 

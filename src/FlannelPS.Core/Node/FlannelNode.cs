@@ -114,8 +114,6 @@ public sealed class FlannelNode
         if (backend.RequiresRoot) HostPrerequisites.EnsureRootAndTun(backend.Type);
 
         var iface = _deps.ResolveInterface(_options.Interfaces, _options.PublicIP);
-        _log.Info($"Using interface with name {iface.Name} and address {iface.IfaceAddr}");
-        _log.Info($"Using {iface.ExtAddr} as external address");
         UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = backend.Type, Network = config.Network.ToString() });
 
         var previous = SubnetEnvFile.Read(_options.SubnetFile);

@@ -73,9 +73,9 @@ public sealed class PeerLeaseWatch
                 if (!cancellationToken.IsCancellationRequested)
                     throw new InvalidOperationException("the watch stream ended");
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
-                break;
+                break; // gRPC reports our own cancellation as RpcException(Cancelled): not a failure
             }
             catch (RegistryCompactedException ex)
             {

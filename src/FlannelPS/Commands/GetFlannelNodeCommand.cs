@@ -34,7 +34,7 @@ public sealed class GetFlannelNodeCommand : FlannelCmdlet
             return;
         }
         var patterns = Name?.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToArray();
-        foreach (var job in FlannelNodeJobSourceAdapter.All)
+        foreach (var job in JobRepository.Jobs.OfType<FlannelNodeJob>().OrderBy(j => j.Id))
         {
             if (patterns is null || patterns.Any(p => p.IsMatch(job.Name))) WriteObject(ToStatus(job));
         }

@@ -104,11 +104,11 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
         var node = FlannelNodeFactory.Create(options, etcd, log);
         var job = new FlannelNodeJob(MyInvocation.Line, Name, node, log.MinimumLevel);
         log.Target = job;
-        var definition = new JobDefinition(typeof(FlannelNodeJobSourceAdapter), MyInvocation.Line, Name);
-        var parameters = new Dictionary<string, object> { [FlannelNodeJobSourceAdapter.JobParameter] = job };
-        var started = JobManager.NewJob(new JobInvocationInfo(definition, parameters));
-        JobRepository.Add(started);
-        WriteObject(started);
+        // As ThreadJob does: the session's job repository makes Get-Job, Receive-Job, Stop-Job,
+        // Wait-Job and Remove-Job work with no job source adapter to register.
+        JobRepository.Add(job);
+        job.StartJob();
+        WriteObject(job);
     }
 
     private void RunInForeground(NodeOptions options, Core.Registry.EtcdOptions etcd)
