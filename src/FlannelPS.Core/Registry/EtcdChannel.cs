@@ -40,7 +40,8 @@ internal static class EtcdChannel
         {
             HttpHandler = handler,
             DisposeHttpClient = true,
-            ThrowOperationCanceledOnCancellation = false,
+            // A caller's cancellation surfaces as OperationCanceledException, not RpcException(Cancelled).
+            ThrowOperationCanceledOnCancellation = true,
             MaxReceiveMessageSize = 64 * 1024 * 1024,
             Credentials = secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
             // No RetryPolicy on purpose: a retried call could outlive RequestTimeout, and Txn/Grant
@@ -58,14 +59,16 @@ internal static class EtcdChannel
         return GrpcChannel.ForAddress("static:///etcd", channelOptions);
     }
 
-    private static Uri ParseEndpoint(string endpoint, bool tlsWanted)
+    internal static Uri ParseEndpoint(string endpoint, bool tlsWanted)
     {
         var text = endpoint.Trim();
         if (!text.Contains("://", StringComparison.Ordinal)) text = (tlsWanted ? "https://" : "http://") + text;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             throw new FlannelException("FlannelEtcdEndpointInvalid", FlannelErrorCategory.InvalidArgument,
                 $"'{endpoint}' is not a valid etcd endpoint; expected http://host:port or https://host:port.", endpoint);
-        if (uri.IsDefaultPort && !endpoint.Contains(':', StringComparison.Ordinal)) uri = new UriBuilder(uri) { Port = 2379 }.Uri;
+        // "http://host" (no port) means etcd's client port, as etcdctl assumes, not 80/443.
+        var authority = text[(text.IndexOf("://", StringComparison.Ordinal) + 3)..].Split('/')[0];
+        if (!authority.Contains(':', StringComparison.Ordinal)) uri = new UriBuilder(uri) { Port = 2379 }.Uri;
         return uri;
     }
 

@@ -23,6 +23,10 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
     private readonly EtcdClient _client;
     private readonly EtcdCaller _caller;
     private readonly Watch.WatchClient _watchClient;
+    // Expiration per etcd lease id. flannel never extends an etcd lease (renewal grants a new one),
+    // so one TimeToLive per id is enough; this turns N nodes × M attempts × L leases RPCs into L.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, DateTimeOffset> _expirations = new();
+    private const int ExpirationCacheLimit = 8192;
     private int _disposed;
 
     public EtcdSubnetRegistry(EtcdOptions options) : this(options, NullLog.Instance, TimeProvider.System) { }
@@ -59,7 +63,11 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
         return resp.Deleted > 0;
     }
 
-    public async Task<LeaseSnapshot> GetLeasesAsync(CancellationToken cancellationToken)
+    public Task<LeaseSnapshot> GetLeasesAsync(CancellationToken cancellationToken) => ListAsync(withExpiration: true, cancellationToken);
+
+    public Task<LeaseSnapshot> GetLeasesWithoutExpirationAsync(CancellationToken cancellationToken) => ListAsync(withExpiration: false, cancellationToken);
+
+    private async Task<LeaseSnapshot> ListAsync(bool withExpiration, CancellationToken cancellationToken)
     {
         var prefix = _options.SubnetsPrefix;
         var resp = await _caller.CallAsync("list subnet leases",
@@ -71,7 +79,7 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
         var parsed = new List<(Ip4Net Subnet, LeaseAttrs Attrs, long LeaseId, long ModRevision)>(resp.Kvs.Count);
         foreach (var kv in resp.Kvs)
             if (TryParseNode(kv, out var subnet, out var attrs)) parsed.Add((subnet, attrs, kv.Lease, kv.ModRevision));
-        var ids = parsed.Where(p => p.LeaseId != 0).Select(p => p.LeaseId).Distinct().ToArray();
+        var ids = parsed.Where(p => withExpiration && p.LeaseId != 0).Select(p => p.LeaseId).Distinct().ToArray();
         var ttlTasks = ids.Select(id => TimeToLiveAsync(id, cancellationToken)).ToArray();
         var ttls = await Task.WhenAll(ttlTasks).ConfigureAwait(false);
         var expirations = new Dictionary<long, DateTimeOffset?>(ids.Length);
@@ -82,7 +90,7 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
             leases.Add(new Lease
             {
                 Subnet = p.Subnet, Attrs = p.Attrs, EtcdLeaseId = p.LeaseId, Revision = p.ModRevision,
-                Expiration = p.LeaseId == 0 ? null : expirations[p.LeaseId],
+                Expiration = p.LeaseId == 0 || !withExpiration ? null : expirations[p.LeaseId],
             });
         return new LeaseSnapshot(leases, resp.Header.Revision);
     }
@@ -216,12 +224,15 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
     {
         var seconds = (long)Math.Ceiling(ttl.TotalSeconds);
         if (seconds <= 0) throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "A lease TTL must be positive; use PutReservationAsync for a key with no TTL.");
-        return await _caller.CallAsync("grant an etcd lease",
+        var grant = await _caller.CallAsync("grant an etcd lease",
             (h, d, ct) => _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, h, d, ct), cancellationToken).ConfigureAwait(false);
+        if (_expirations.Count < ExpirationCacheLimit) _expirations[grant.ID] = _time.GetUtcNow().AddSeconds(grant.TTL);
+        return grant;
     }
 
     private async Task RevokeQuietlyAsync(long id)
     {
+        _expirations.TryRemove(id, out _);
         try
         {
             await _caller.CallAsync("revoke an unused etcd lease",
@@ -236,10 +247,17 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
     /// <summary>now + remaining TTL; now when the lease is already gone (etcd answers TTL -1).</summary>
     private async Task<DateTimeOffset?> TimeToLiveAsync(long id, CancellationToken cancellationToken)
     {
+        if (_expirations.TryGetValue(id, out var known)) return known;
         var resp = await _caller.CallAsync("read an etcd lease TTL",
             (h, d, ct) => _client.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = id }, h, d, ct), cancellationToken).ConfigureAwait(false);
         // A key whose lease just ran out is about to be deleted: it expires now.
-        return _time.GetUtcNow().AddSeconds(Math.Max(0, resp.TTL));
+        var expiration = _time.GetUtcNow().AddSeconds(Math.Max(0, resp.TTL));
+        if (resp.TTL > 0)
+        {
+            if (_expirations.Count >= ExpirationCacheLimit) _expirations.Clear();
+            _expirations[id] = expiration;
+        }
+        return expiration;
     }
 
     private bool TryParseKey(string fullKey, out Ip4Net subnet)

@@ -21,6 +21,13 @@ public interface ISubnetRegistry : IAsyncDisposable
     /// <summary>All leases that parse, plus the store revision the snapshot was taken at.</summary>
     Task<LeaseSnapshot> GetLeasesAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Like <see cref="GetLeasesAsync"/> but may skip the per-lease expiration lookups (one etcd
+    /// TimeToLive each): Expiration can then be null on leased keys too; IsReservation still holds.
+    /// Allocation needs only subnets and owners, and 250 racing nodes × 250 lookups overload etcd.
+    /// </summary>
+    Task<LeaseSnapshot> GetLeasesWithoutExpirationAsync(CancellationToken cancellationToken) => GetLeasesAsync(cancellationToken);
+
     Task<Lease?> GetLeaseAsync(Ip4Net subnet, CancellationToken cancellationToken);
 
     /// <summary>Creates the key with a fresh TTL only if it is absent; null when someone else has it.</summary>

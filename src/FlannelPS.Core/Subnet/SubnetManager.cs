@@ -56,7 +56,8 @@ public sealed class SubnetManager
     /// <summary>One pass of flannel's tryAcquireLease; null means "lost a race, try again".</summary>
     private async Task<Lease?> TryAcquireOnceAsync(NetworkConfig config, LeaseAttrs attrs, Ip4Net? previousSubnet, CancellationToken cancellationToken)
     {
-        var snapshot = await _registry.GetLeasesAsync(cancellationToken).ConfigureAwait(false);
+        // Owners and subnets are all this needs; expirations would cost one etcd round trip per lease.
+        var snapshot = await _registry.GetLeasesWithoutExpirationAsync(cancellationToken).ConfigureAwait(false);
         var leases = new List<Lease>(snapshot.Leases);
 
         // 1. Reuse by PublicIP. An operator's reservation wins over an ordinary lease for the same IP.

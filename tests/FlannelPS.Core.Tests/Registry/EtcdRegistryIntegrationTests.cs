@@ -345,6 +345,29 @@ public sealed class EtcdRegistryIntegrationTests
     }
 
     [Fact]
+    public async Task Listing_for_allocation_skips_ttl_lookups_but_keeps_lease_ids()
+    {
+        var options = TestEtcd.NewOptions(out var prefix);
+        try
+        {
+            await using var registry = new EtcdSubnetRegistry(options);
+            var leased = await registry.CreateLeaseAsync(Ip4Net.Parse("10.0.6.0/24"), new LeaseAttrs(Ip(6)), TimeSpan.FromHours(1), default);
+            await registry.PutReservationAsync(Ip4Net.Parse("10.0.7.0/24"), new LeaseAttrs(Ip(7)), default);
+
+            var full = (await registry.GetLeasesAsync(default)).Leases.ToDictionary(l => l.Subnet);
+            Assert.InRange((full[leased!.Subnet].Expiration!.Value - DateTimeOffset.UtcNow).TotalSeconds, 3590, 3601);
+            Assert.Null(full[Ip4Net.Parse("10.0.7.0/24")].Expiration);
+
+            var light = (await registry.GetLeasesWithoutExpirationAsync(default)).Leases.ToDictionary(l => l.Subnet);
+            Assert.Equal(leased.EtcdLeaseId, light[leased.Subnet].EtcdLeaseId);
+            Assert.False(light[leased.Subnet].IsReservation);
+            Assert.True(light[Ip4Net.Parse("10.0.7.0/24")].IsReservation);
+            Assert.Equal(leased.EtcdLeaseId, TestEtcd.LeaseIdOf(options.SubnetsPrefix + "10.0.6.0-24"));
+        }
+        finally { TestEtcd.DeletePrefix(prefix); }
+    }
+
+    [Fact]
     public async Task Losing_the_create_race_revokes_the_granted_lease()
     {
         var options = TestEtcd.NewOptions(out var prefix);
