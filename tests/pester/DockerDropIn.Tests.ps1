@@ -1,0 +1,85 @@
+# Install-/Uninstall-FlannelDockerDropIn against files in a temp directory (never /etc).
+BeforeAll {
+    $modulePath = if ($env:FLANNELPS_MODULE) { $env:FLANNELPS_MODULE } else { Join-Path $PSScriptRoot '../../out/FlannelPS/FlannelPS.psd1' }
+    $script:modulePath = (Resolve-Path $modulePath).Path
+    Import-Module $modulePath -Force
+}
+
+Describe 'Install-FlannelDockerDropIn' {
+    BeforeEach {
+        $dir = Join-Path ([IO.Path]::GetTempPath()) "fpdk-dropin-$PID-$([guid]::NewGuid().ToString('N').Substring(0,6))"
+        New-Item -ItemType Directory $dir | Out-Null
+        $unit = "$dir/docker.service"
+        [IO.File]::WriteAllText($unit, "[Service]`nType=notify`nEnvironmentFile=-/etc/default/docker`nExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock `$DOCKER_OPTS`n")
+        $dropIn = "$dir/docker.service.d/flannel.conf"
+        $expected = "# Written by FlannelPS (Install-FlannelDockerDropIn); Uninstall-FlannelDockerDropIn removes it.`n" +
+            "[Service]`nEnvironmentFile=/run/docker_opts.env`nExecStart=`nExecStart=/usr/sbin/dockerd `$DOCKER_OPTS -H fd:// --containerd=/run/containerd/containerd.sock`n"
+    }
+    AfterEach { Remove-Item -Recurse -Force $dir }
+
+    It 'writes the drop-in with the unit''s other dockerd flags, idempotently, and removes it again' {
+        $r = Install-FlannelDockerDropIn -Path $dropIn -DockerUnitPath $unit
+        $r.Changed | Should -BeTrue
+        [IO.File]::ReadAllText($dropIn) | Should -BeExactly $expected
+        (Install-FlannelDockerDropIn -Path $dropIn -DockerUnitPath $unit).Changed | Should -BeFalse
+        Uninstall-FlannelDockerDropIn -Path $dropIn -Confirm:$false
+        Test-Path $dropIn | Should -BeFalse
+        Test-Path (Split-Path $dropIn) | Should -BeFalse
+        { Uninstall-FlannelDockerDropIn -Path $dropIn -Confirm:$false } | Should -Not -Throw
+    }
+
+    It 'honours -EnvironmentFile and -DockerdPath' {
+        Install-FlannelDockerDropIn -Path $dropIn -DockerUnitPath $unit -EnvironmentFile /run/x/opts.env -DockerdPath /opt/bin/dockerd | Out-Null
+        $text = [IO.File]::ReadAllText($dropIn)
+        $text | Should -Match '(?m)^EnvironmentFile=/run/x/opts\.env$'
+        $text | Should -Match '(?m)^ExecStart=/opt/bin/dockerd \$DOCKER_OPTS -H fd://'
+    }
+
+    It 'shows the exact content with -WhatIf and writes nothing' {
+        # What if: goes to the host, so run it in a child pwsh and read its stdout.
+        $env:_FPDK_MODULE = $modulePath
+        $out = dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module `$env:_FPDK_MODULE; Install-FlannelDockerDropIn -Path '$dropIn' -DockerUnitPath '$unit' -WhatIf"
+        Test-Path $dropIn | Should -BeFalse
+        ($out -join "`n") | Should -Match ([regex]::Escape("What if: Write '$dropIn' with:"))
+        ($out -join "`n") | Should -Match ([regex]::Escape('ExecStart=/usr/sbin/dockerd $DOCKER_OPTS -H fd:// --containerd=/run/containerd/containerd.sock'))
+    }
+
+    It 'reports that systemd is not running on -Restart, after writing the file' -Skip:(Test-Path /run/systemd/system) {
+        $r = Install-FlannelDockerDropIn -Path $dropIn -DockerUnitPath $unit -Restart -ErrorVariable e -ErrorAction SilentlyContinue
+        Test-Path $dropIn | Should -BeTrue
+        $r.Restarted | Should -BeFalse
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'FlannelSystemdNotRunning,*'
+        $e[0].Exception.Message | Should -Match 'systemd is not running'
+    }
+
+    It 'refuses to remove a drop-in it did not write unless -Force' {
+        New-Item -ItemType Directory (Split-Path $dropIn) | Out-Null
+        [IO.File]::WriteAllText($dropIn, "[Service]`nEnvironment=A=1`n")
+        { Uninstall-FlannelDockerDropIn -Path $dropIn -Confirm:$false } | Should -Throw -ErrorId 'FlannelDropInNotOwned*'
+        Test-Path $dropIn | Should -BeTrue
+        Uninstall-FlannelDockerDropIn -Path $dropIn -Force -Confirm:$false
+        Test-Path $dropIn | Should -BeFalse
+    }
+
+    It '-Method DaemonJson merges bip and mtu keeping other keys, and Uninstall removes only those' {
+        $json = "$dir/daemon.json"
+        [IO.File]::WriteAllText("$dir/subnet.env", "FLANNEL_NETWORK=10.0.0.0/16`nFLANNEL_SUBNET=10.0.5.1/24`nFLANNEL_MTU=1472`nFLANNEL_IPMASQ=true`n")
+        [IO.File]::WriteAllText($json, '{"log-driver":"journald","storage-driver":"overlay2","debug":true}')
+        $r = Install-FlannelDockerDropIn -Method DaemonJson -Path $json -SubnetFile "$dir/subnet.env"
+        $r.Keys | Should -Be @('bip', 'mtu', 'ip-masq')
+        $doc = Get-Content -Raw $json | ConvertFrom-Json -AsHashtable
+        $doc['bip'] | Should -Be '10.0.5.1/24'
+        $doc['mtu'] | Should -Be 1472
+        $doc['ip-masq'] | Should -BeFalse
+        $doc['log-driver'] | Should -Be 'journald'
+        $doc['storage-driver'] | Should -Be 'overlay2'
+        $doc['debug'] | Should -BeTrue
+        Test-Path "$json.flannelps" | Should -BeTrue
+        (Install-FlannelDockerDropIn -Method DaemonJson -Path $json -SubnetFile "$dir/subnet.env").Changed | Should -BeFalse
+
+        Uninstall-FlannelDockerDropIn -Method DaemonJson -Path $json -Confirm:$false
+        $after = Get-Content -Raw $json | ConvertFrom-Json -AsHashtable
+        @($after.Keys | Sort-Object) | Should -Be @('debug', 'log-driver', 'storage-driver')
+        Test-Path "$json.flannelps" | Should -BeFalse
+    }
+}
