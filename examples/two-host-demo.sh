@@ -25,6 +25,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 tb="fptb-demo-$$"
+declare -A node_pid
 
 pwsh_in() { # pwsh_in NAMESPACE SCRIPT: one PowerShell command inside a host (bounded).
   timeout 120 ip netns exec "$1" dotnet pwsh -NoProfile -NonInteractive -c "$2"
@@ -47,6 +48,7 @@ start_node() {
   fi
   tb_bg "$tb" "$ns" "$log" dotnet pwsh -NoProfile -NonInteractive -c \
     "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait"
+  node_pid[$i]=$TB_PID
   echo "    h$i: node pid $TB_PID, log $log"
 }
 
@@ -60,6 +62,7 @@ start_standin_node() {
     "{\"PublicIP\":\"$(tb_host_ip "$i")\",\"PublicIPv6\":null}" >/dev/null || return 1
   for j in 1 2; do ((i == j)) || routes+=("10.0.$((10 * j)).0/24=$(tb_host_ip "$j")"); done
   tb_bg "$tb" "$ns" "$work/node-h$i.log" "$work/udpfwd" -i flannel0 -b "$(tb_host_ip "$i")" -s "10.0.$((10 * i)).0" "${routes[@]}"
+  node_pid[$i]=$TB_PID
   tb_wait 10 "stand-in TUN" grep -q '^ready' "$work/node-h$i.log" || return 1
   ip -n "$ns" addr add "10.0.$((10 * i)).0/32" dev flannel0 && ip -n "$ns" link set flannel0 mtu 1472 up &&
     ip -n "$ns" route add 10.0.0.0/16 dev flannel0 || return 1
@@ -90,7 +93,7 @@ start_node 2 || fail "starting the node on h2 failed"
 step "Waiting for each node to lease a subnet and write its subnet.env (up to 90 s)"
 for i in 1 2; do
   env="$(tb_dir "$tb")/h$i/subnet.env"
-  if ! tb_wait 90 "h$i's subnet.env" grep -q '^FLANNEL_MTU=' "$env"; then
+  if ! tb_wait_subnet_env "$env" "${node_pid[$i]}" 90; then
     tail -20 "$work/node-h$i.log" >&2
     fail "h$i's node did not write $env"
   fi

@@ -88,7 +88,7 @@ measure() {
 
 # Leg a: host A to host B on the underlay addresses, nothing in between but the bridge.
 leg_underlay() {
-  local tb="$tb_prefix-a"
+  local tb="$tb_prefix-u"
   echo "bench: leg underlay (host A -> host B, 192.0.2.0/24, no overlay)"
   tb_new "$tb" 2 || return 1
   measure underlay "$tb" "$(tb_ns_host "$tb" 1)" "$(tb_ns_host "$tb" 2)" "$(tb_host_ip 2)"
@@ -103,7 +103,7 @@ mac_of() { printf '0a:58:0a:00:%02x:00' "$((1 + 4 * $1))"; }  # locally administ
 # Leg b: flannel's HEAD vxlan setup (spec §5.1): flannel.1 VNI 1 dstport 8472 nolearning, MTU 1450,
 # /32 address, and per remote lease a permanent neighbour, an FDB entry, then an onlink route.
 leg_vxlan() {
-  local tb="$tb_prefix-b" i j ns
+  local tb="$tb_prefix-v" i j ns
   echo "bench: leg vxlan (kernel VXLAN as flannel configures it, MTU 1450)"
   tb_new "$tb" 2 || return 1
   for i in 1 2; do
@@ -152,6 +152,13 @@ leg_cfwd() {
   measure cfwd "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "$b"
   for i in "${pids[@]}"; do tb_stop_pid "$i"; done
   for i in 1 2; do sed -n 's/^udpfwd: /  cfwd h'"$i"': /p' "$work/cfwd-h$i.log"; done
+  # Datagrams one forwarder sent that the other never read: its UDP receive buffer overflowed.
+  local tx1 rx1 tx2 rx2
+  tx1=$(sed -n 's/.* udp_tx=\([0-9]*\).*/\1/p' "$work/cfwd-h1.log"); rx1=$(sed -n 's/.* udp_rx=\([0-9]*\).*/\1/p' "$work/cfwd-h1.log")
+  tx2=$(sed -n 's/.* udp_tx=\([0-9]*\).*/\1/p' "$work/cfwd-h2.log"); rx2=$(sed -n 's/.* udp_rx=\([0-9]*\).*/\1/p' "$work/cfwd-h2.log")
+  if [[ -n "$tx1" && -n "$rx1" && -n "$tx2" && -n "$rx2" ]]; then
+    note[cfwd]="${note[cfwd]:-}$((tx1 - rx2 + tx2 - rx1)) of $((tx1 + tx2)) datagrams lost between the forwarders; "
+  fi
   tb_destroy "$tb"
 }
 
@@ -181,20 +188,22 @@ ns_rss_kib() {
 
 # Leg d: a FlannelPS node per host namespace, UDP backend, subnets from etcd.
 leg_flannelps() {
-  local tb="$tb_prefix-d" i ns env subnet mtu cfg='{"Network":"10.0.0.0/16","Backend":{"Type":"udp"}}'
+  local tb="$tb_prefix-f" i ns env subnet mtu cfg='{"Network":"10.0.0.0/16","Backend":{"Type":"udp"}}'
   echo "bench: leg flannelps (FlannelPS UDP datapath, Start-FlannelNode in each host)"
   tb_new "$tb" 2 etcd || return 1
   tb_etcdctl "$tb" put /coreos.com/network/config "$cfg" >/dev/null || return 1
+  local node_pid=()
   for i in 1 2; do
     ns=$(tb_ns_host "$tb" "$i")
     env="$(tb_dir "$tb")/h$i/subnet.env"
     tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" dotnet pwsh -NoProfile -NonInteractive -c \
       "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait" || return 1
+    node_pid[$i]=$TB_PID
   done
   declare -A csub
   for i in 1 2; do
     env="$(tb_dir "$tb")/h$i/subnet.env"
-    if ! tb_wait 90 "subnet.env of h$i" grep -q '^FLANNEL_MTU=' "$env"; then
+    if ! tb_wait_subnet_env "$env" "${node_pid[$i]}" 90; then
       tail -20 "$work/flannelps-h$i.log" >&2; return 1
     fi
     subnet=$(sed -n 's/^FLANNEL_SUBNET=//p' "$env"); mtu=$(sed -n 's/^FLANNEL_MTU=//p' "$env")
@@ -215,7 +224,7 @@ run_leg() {
     echo "bench: leg $leg failed" >&2
     [[ -n "${rtt_avg[$leg]:-}" ]] || { leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p99[$leg]="-"; }
     note[$leg]="${note[$leg]:-}FAILED; "
-    tb_destroy "$tb_prefix-${leg:0:1}"
+    tb_destroy "$tb_prefix-${leg:0:1}"  # leg testbeds are named by the leg's first letter
     failed=1
   fi
 }
@@ -239,6 +248,7 @@ minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; 
 
 echo
 echo "datapath benchmark, one run: iperf3 ${secs}s per test, $pings pings at 0.02 s; container A -> container B"
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared machines: trust the ratios, not the absolutes)"
 printf '%-10s %12s %12s %10s %10s | %8s %8s %8s %8s %12s\n' leg "TCP1 Mbit/s" "TCP4 Mbit/s" "RTT avg" "RTT p99" \
   "TCP1/cf" "TCP4/cf" "TCP1/ul" "TCP4/ul" "RTT+ over ul"
 for leg in "${leg_order[@]}"; do

@@ -7,7 +7,7 @@ BeforeAll {
     $script:TestbedSh = (Resolve-Path (Join-Path $PSScriptRoot '../testbed/testbed.sh')).Path
 
     function Get-TestNamespaces([string] $Prefix) {
-        @(ip netns list | ForEach-Object { ($_ -split ' ', 2)[0] } | Where-Object { $_.StartsWith("$Prefix-", [StringComparison]::Ordinal) })
+        @(ip netns list 2>$null | ForEach-Object { ($_ -split ' ', 2)[0] } | Where-Object { $_.StartsWith("$Prefix-", [StringComparison]::Ordinal) })
     }
 
     # A testbed's topology as comparable text: per namespace (minus the testbed name) each
@@ -17,7 +17,7 @@ BeforeAll {
     Set-Content -Path $DumpScript -Value @'
 #!/usr/bin/env bash
 name=$1
-for ns in $(ip netns list | awk '{print $1}' | grep -F -- "$name-"); do
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$name-"); do
   s=${ns#"$name"-}
   ip -n "$ns" -o link show | awk -v s="$s" '{n=$2; sub(/@.*/, "", n); sub(/:$/, "", n); for (i = 1; i < NF; i++) if ($i == "mtu") m = $(i+1); print s, "link", n, "mtu", m}'
   ip -n "$ns" -o -4 addr show | awk -v s="$s" '{print s, "addr", $2, $4}'
@@ -125,7 +125,7 @@ trap tb_destroy_all EXIT
 tb_new "$2" 2 etcd || exit 1
 tb_add_containers "$2" 1 10.0.5.1/24 1472 2 >/dev/null || exit 1
 tb_add_containers "$2" 2 10.0.9.1/24 1472 >/dev/null || exit 1
-ip netns list | awk '{print $1}' | grep -cF -- "$2-"
+ip netns list 2>/dev/null | awk '{print $1}' | grep -cF -- "$2-"
 "$3" "$2"
 '@
         $bashOut = bash -c $build 'build' $TestbedSh $bashName $DumpScript

@@ -123,6 +123,17 @@ tb_bg() {
   tb_log "started pid $TB_PID in $ns: $*"
 }
 
+# tb_wait_subnet_env FILE PID SECONDS: waits until a node has written a complete subnet.env (the
+# MTU line is the last one flannel writes); fails at once when the node process PID has exited.
+tb_wait_subnet_env() {
+  local file=$1 pid=$2 deadline=$((SECONDS + $3))
+  until grep -q '^FLANNEL_MTU=' "$file" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { tb_die "the node (pid $pid) exited before writing $file"; return 1; }
+    ((SECONDS < deadline)) || { tb_die "timed out after ${3}s waiting for $file"; return 1; }
+    sleep 0.2
+  done
+}
+
 # tb_stop_pid PID: TERM, up to 3 s grace, then KILL. Only ever used on PIDs this library started.
 tb_stop_pid() {
   local pid=$1 n
@@ -150,7 +161,7 @@ tb_add_containers() {
   fi
   ip netns exec "$hns" sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
   local j first=1 cns a
-  while ip netns list | grep -qx -- "$(tb_ns_container "$tb" "$h" "$first")\( .*\)\?"; do first=$((first + 1)); done
+  while ip netns list 2>/dev/null | grep -qx -- "$(tb_ns_container "$tb" "$h" "$first")\( .*\)\?"; do first=$((first + 1)); done
   for ((j = first; j < first + count; j++)); do
     cns=$(tb_ns_container "$tb" "$h" "$j")
     a=$(( base + j ))
