@@ -6,6 +6,13 @@ BeforeAll {
     $script:RunId = if ($env:FLANNELPS_TEST_RUNID) { $env:FLANNELPS_TEST_RUNID } else { $PID }
     $script:TestbedSh = (Resolve-Path (Join-Path $PSScriptRoot '../testbed/testbed.sh')).Path
 
+    # Running = has a /proc entry that is not a zombie: a killed child of this pwsh stays a zombie
+    # until .NET reaps it, which can lag under load.
+    function Test-ProcessRunning([int] $Id) {
+        try { $stat = [IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $false }
+        $stat.Substring($stat.LastIndexOf(')') + 2, 1) -notin 'Z', 'X'
+    }
+
     function Get-TestNamespaces([string] $Prefix) {
         @(ip netns list 2>$null | ForEach-Object { ($_ -split ' ', 2)[0] } | Where-Object { $_.StartsWith("$Prefix-", [StringComparison]::Ordinal) })
     }
@@ -21,7 +28,7 @@ for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$name-");
   s=${ns#"$name"-}
   ip -n "$ns" -o link show | awk -v s="$s" '{n=$2; sub(/@.*/, "", n); sub(/:$/, "", n); for (i = 1; i < NF; i++) if ($i == "mtu") m = $(i+1); print s, "link", n, "mtu", m}'
   ip -n "$ns" -o -4 addr show | awk -v s="$s" '{print s, "addr", $2, $4}'
-  ip -n "$ns" -4 route show | sed "s/^/$s route /; s/ *$//"
+  ip -n "$ns" -4 route show | sed "s/^/$s route /; s/ linkdown//; s/ *$//"
 done | sort
 '@
     chmod +x $DumpScript
@@ -113,7 +120,7 @@ Describe 'New-FlannelTestbed with two hosts' {
         }
         ip netns pids "$Name-h2" | Should -Contain "$($p.Pid)"
         Stop-FlannelTestbedProcess -Process $p
-        Test-Path "/proc/$($p.Pid)" | Should -BeFalse
+        Test-ProcessRunning $p.Pid | Should -BeFalse
     }
 
     It 'builds the same topology as the bash twin testbed.sh' {
@@ -139,10 +146,10 @@ ip netns list 2>/dev/null | awk '{print $1}' | grep -cF -- "$2-"
 
     It 'tears everything down, and a second Remove-FlannelTestbed is harmless' {
         $etcdPid = $tb.EtcdProcess.Pid
-        Test-Path "/proc/$etcdPid" | Should -BeTrue
+        Test-ProcessRunning $etcdPid | Should -BeTrue
         Remove-FlannelTestbed -Testbed $tb
         Get-TestNamespaces $Name | Should -BeNullOrEmpty
-        Test-Path "/proc/$etcdPid" | Should -BeFalse
+        Test-ProcessRunning $etcdPid | Should -BeFalse
         Test-Path $tb.WorkDir | Should -BeFalse
         $tb.Removed | Should -BeTrue
         { Remove-FlannelTestbed -Testbed $tb -WarningAction Stop } | Should -Not -Throw
