@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Datapath benchmark: container on host A -> container on host B, through the underlay itself,
+# kernel VXLAN set up the way flannel sets it up, a minimal C forwarder with flannel's udp proxy
+# design, and FlannelPS's UDP datapath. Everything runs in ONE invocation and is reported as
+# ratios, because absolute numbers drift between runs on shared VMs.
+#
+# Usage (root): bench/datapath/run.sh
+# Env: FLANNELPS_BENCH_SECONDS  iperf3 duration per test (default 5)
+#      FLANNELPS_BENCH_PINGS    pings per leg, 0.02 s apart (default 50)
+#      FLANNELPS_BENCH_LEGS     subset, comma separated: underlay,vxlan,cfwd,flannelps (default all)
+#      FLANNELPS_BENCH_NODE     1 = run the FlannelPS leg (fail if it cannot), 0 = skip it,
+#                               unset = run it when the built module has Start-FlannelNode
+#      FLANNELPS_BENCH_NO_BUILD 1 = do not run ./build.sh before the FlannelPS leg
+#      FLANNELPS_MODULE         module manifest to use (default out/FlannelPS/FlannelPS.psd1)
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo" || exit 1
+export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1
+
+secs=${FLANNELPS_BENCH_SECONDS:-5}
+pings=${FLANNELPS_BENCH_PINGS:-50}
+legs=",${FLANNELPS_BENCH_LEGS:-underlay,vxlan,cfwd,flannelps},"
+module="${FLANNELPS_MODULE:-$repo/out/FlannelPS/FlannelPS.psd1}"
+
+[[ $(id -u) -eq 0 ]] || { echo "bench/datapath: must run as root (network namespaces, TUN)" >&2; exit 1; }
+# shellcheck source=../../tests/testbed/testbed.sh
+source "$repo/tests/testbed/testbed.sh"
+
+work=$(mktemp -d /tmp/fptb-bench.XXXXXX)
+cleanup() {
+  tb_destroy_all
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+tb_init || exit 1
+tb_prefix="fptb-$$"
+
+tools/install-deps.sh || exit 1
+gcc -O2 -Wall -Wextra -Werror -o "$work/udpfwd" "$here/udpfwd.c" || { echo "bench: udpfwd does not compile" >&2; exit 1; }
+
+# Results, keyed by leg: throughput in Mbit/s, RTT in ms; "-" when not measured.
+declare -A tcp1 tcp4 rtt_avg rtt_p99 note
+leg_order=()
+
+# measure LEG TESTBED SRC_NS DST_NS DST_IP: ping first (idle path), then iperf3 -P 1 and -P 4.
+measure() {
+  local leg=$1 tb=$2 src=$3 dst=$4 ip=$5
+  leg_order+=("$leg")
+  tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p99[$leg]="-"
+  # The path must work before it is timed (ARP, first-packet setup): bounded.
+  if ! tb_wait 30 "$leg path to $ip" ip netns exec "$src" ping -c 1 -W 1 "$ip"; then
+    note[$leg]="path never came up"; return 1
+  fi
+  ip netns exec "$src" ping -c 3 -i 0.1 -W 1 "$ip" >/dev/null 2>&1
+  local times
+  times=$(timeout $((pings / 10 + 20)) ip netns exec "$src" ping -n -c "$pings" -i 0.02 -W 1 "$ip" 2>/dev/null \
+    | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g)
+  if [[ -n "$times" ]]; then
+    rtt_avg[$leg]=$(awk '{s += $1} END {printf "%.3f", s / NR}' <<<"$times")
+    # p99: the value at rank ceil(0.99 n) of the sorted samples.
+    rtt_p99[$leg]=$(awk '{v[NR] = $1} END {r = int(0.99 * NR); if (r < 0.99 * NR) r++; printf "%.3f", v[r]}' <<<"$times")
+    local got; got=$(wc -l <<<"$times")
+    ((got < pings)) && note[$leg]="${note[$leg]:-}$((pings - got))/$pings pings lost; "
+  fi
+
+  tb_bg "$tb" "$dst" "$work/$leg-iperf3-server.log" iperf3 -s -p 5201 || return 1
+  local server=$TB_PID
+  if ! tb_wait 10 "iperf3 server in $dst" sh -c "ip netns exec '$dst' ss -ltnH 'sport = :5201' | grep -q ."; then
+    note[$leg]="${note[$leg]:-}iperf3 server did not start; "; tb_stop_pid "$server"; return 1
+  fi
+  local p out
+  for p in 1 4; do
+    out=$(timeout $((secs + 20)) ip netns exec "$src" iperf3 -c "$ip" -p 5201 -t "$secs" -P "$p" -f m 2>&1)
+    # The receiver line (SUM line for -P 4) is what arrived, which is what matters.
+    local rate
+    rate=$(grep -E 'receiver$' <<<"$out" | tail -1 | sed -n 's/.* \([0-9.]*\) Mbits\/sec.*/\1/p')
+    if [[ -z "$rate" ]]; then
+      note[$leg]="${note[$leg]:-}iperf3 -P $p failed; "
+      echo "$out" >"$work/$leg-iperf3-P$p.log"
+      rate="-"
+    fi
+    if ((p == 1)); then tcp1[$leg]=$rate; else tcp4[$leg]=$rate; fi
+  done
+  tb_stop_pid "$server"
+}
+
+# Leg a: host A to host B on the underlay addresses, nothing in between but the bridge.
+leg_underlay() {
+  local tb="$tb_prefix-u"
+  echo "bench: leg underlay (host A -> host B, 192.0.2.0/24, no overlay)"
+  tb_new "$tb" 2 || return 1
+  measure underlay "$tb" "$(tb_ns_host "$tb" 1)" "$(tb_ns_host "$tb" 2)" "$(tb_host_ip 2)"
+  tb_destroy "$tb"
+}
+
+# Subnets for the legs whose subnets we choose (flannel's would come from etcd).
+subnet_of() { echo "10.0.$((1 + 4 * $1)).0"; }   # host 1 -> 10.0.5.0, host 2 -> 10.0.9.0
+bridge_of() { echo "10.0.$((1 + 4 * $1)).1/24"; }  # what FLANNEL_SUBNET would say
+mac_of() { printf '0a:58:0a:00:%02x:00' "$((1 + 4 * $1))"; }  # locally administered, unicast
+
+# Leg b: flannel's HEAD vxlan setup (spec §5.1): flannel.1 VNI 1 dstport 8472 nolearning, MTU 1450,
+# /32 address, and per remote lease a permanent neighbour, an FDB entry, then an onlink route.
+leg_vxlan() {
+  local tb="$tb_prefix-v" i j ns
+  echo "bench: leg vxlan (kernel VXLAN as flannel configures it, MTU 1450)"
+  tb_new "$tb" 2 || return 1
+  for i in 1 2; do
+    ns=$(tb_ns_host "$tb" "$i")
+    ip -n "$ns" link add flannel.1 type vxlan id 1 dstport 8472 nolearning local "$(tb_host_ip "$i")" dev eth0 || return 1
+    ip -n "$ns" link set flannel.1 address "$(mac_of "$i")" mtu 1450 up || return 1
+    ip -n "$ns" addr add "$(subnet_of "$i")/32" dev flannel.1 || return 1
+  done
+  for i in 1 2; do
+    ns=$(tb_ns_host "$tb" "$i")
+    for j in 1 2; do
+      ((i == j)) && continue
+      ip -n "$ns" neigh add "$(subnet_of "$j")" lladdr "$(mac_of "$j")" dev flannel.1 nud permanent || return 1
+      bridge -n "$ns" fdb append "$(mac_of "$j")" dst "$(tb_host_ip "$j")" dev flannel.1 self permanent || return 1
+      ip -n "$ns" route add "$(subnet_of "$j")/24" via "$(subnet_of "$j")" dev flannel.1 onlink || return 1
+    done
+  done
+  local b
+  tb_add_containers "$tb" 1 "$(bridge_of 1)" 1450 >/dev/null || return 1
+  b=$(tb_add_containers "$tb" 2 "$(bridge_of 2)" 1450) || return 1
+  measure vxlan "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "$b"
+  tb_destroy "$tb"
+}
+
+# Leg c: the C forwarder in each host; TUN flannel0 MTU 1472, HEAD-style /32 address plus a route
+# for the whole flannel network, UDP port 8285 bound to the host's underlay address.
+leg_cfwd() {
+  local tb="$tb_prefix-c" i j ns routes pids=()
+  echo "bench: leg cfwd (single-threaded C forwarder, flannel udp proxy design, MTU 1472)"
+  tb_new "$tb" 2 || return 1
+  for i in 1 2; do
+    ns=$(tb_ns_host "$tb" "$i")
+    routes=()
+    for j in 1 2; do ((i == j)) || routes+=("$(subnet_of "$j")/24=$(tb_host_ip "$j")"); done
+    tb_bg "$tb" "$ns" "$work/cfwd-h$i.log" "$work/udpfwd" -i flannel0 -b "$(tb_host_ip "$i")" -p 8285 -m 1472 \
+      -s "$(subnet_of "$i")" "${routes[@]}" || return 1
+    pids+=("$TB_PID")
+    tb_wait 10 "udpfwd ready in $ns" grep -q '^ready' "$work/cfwd-h$i.log" || { cat "$work/cfwd-h$i.log" >&2; return 1; }
+    ip -n "$ns" addr add "$(subnet_of "$i")/32" dev flannel0 || return 1
+    ip -n "$ns" link set flannel0 mtu 1472 up || return 1
+    ip -n "$ns" route add 10.0.0.0/16 dev flannel0 || return 1
+  done
+  local b
+  tb_add_containers "$tb" 1 "$(bridge_of 1)" 1472 >/dev/null || return 1
+  b=$(tb_add_containers "$tb" 2 "$(bridge_of 2)" 1472) || return 1
+  measure cfwd "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "$b"
+  for i in "${pids[@]}"; do tb_stop_pid "$i"; done
+  for i in 1 2; do sed -n 's/^udpfwd: /  cfwd h'"$i"': /p' "$work/cfwd-h$i.log"; done
+  # Datagrams one forwarder sent that the other never read: its UDP receive buffer overflowed.
+  local tx1 rx1 tx2 rx2
+  tx1=$(sed -n 's/.* udp_tx=\([0-9]*\).*/\1/p' "$work/cfwd-h1.log"); rx1=$(sed -n 's/.* udp_rx=\([0-9]*\).*/\1/p' "$work/cfwd-h1.log")
+  tx2=$(sed -n 's/.* udp_tx=\([0-9]*\).*/\1/p' "$work/cfwd-h2.log"); rx2=$(sed -n 's/.* udp_rx=\([0-9]*\).*/\1/p' "$work/cfwd-h2.log")
+  if [[ -n "$tx1" && -n "$rx1" && -n "$tx2" && -n "$rx2" ]]; then
+    note[cfwd]="${note[cfwd]:-}$((tx1 - rx2 + tx2 - rx1)) of $((tx1 + tx2)) datagrams lost between the forwarders; "
+  fi
+  tb_destroy "$tb"
+}
+
+# Does the built module have the node cmdlet? (The FlannelPS leg is skipped, loudly, when not.)
+node_available() {
+  case "${FLANNELPS_BENCH_NODE:-}" in
+    0) return 1 ;;
+  esac
+  if [[ "${FLANNELPS_BENCH_NO_BUILD:-}" != 1 ]]; then
+    ./build.sh Release >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; [[ "${FLANNELPS_BENCH_NODE:-}" == 1 ]] && exit 1; return 1; }
+  fi
+  [[ "${FLANNELPS_BENCH_NODE:-}" == 1 ]] && return 0
+  [[ -f "$module" ]] || return 1
+  timeout 120 dotnet pwsh -NoProfile -NonInteractive -c \
+    "Import-Module '$module'; if (Get-Command Start-FlannelNode -ErrorAction SilentlyContinue) { exit 0 } else { exit 1 }" >/dev/null 2>&1
+}
+
+# Sum of VmRSS (KiB) of every process in a namespace: the node and any child the tool host spawned.
+ns_rss_kib() {
+  local p total=0 kb
+  for p in $(ip netns pids "$1" 2>/dev/null); do
+    kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+
+# Leg d: a FlannelPS node per host namespace, UDP backend, subnets from etcd.
+leg_flannelps() {
+  local tb="$tb_prefix-f" i ns env subnet mtu cfg='{"Network":"10.0.0.0/16","Backend":{"Type":"udp"}}'
+  echo "bench: leg flannelps (FlannelPS UDP datapath, Start-FlannelNode in each host)"
+  tb_new "$tb" 2 etcd || return 1
+  tb_etcdctl "$tb" put /coreos.com/network/config "$cfg" >/dev/null || return 1
+  local node_pid=()
+  for i in 1 2; do
+    ns=$(tb_ns_host "$tb" "$i")
+    env="$(tb_dir "$tb")/h$i/subnet.env"
+    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" dotnet pwsh -NoProfile -NonInteractive -c \
+      "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait" || return 1
+    node_pid[$i]=$TB_PID
+  done
+  declare -A csub
+  for i in 1 2; do
+    env="$(tb_dir "$tb")/h$i/subnet.env"
+    if ! tb_wait_subnet_env "$env" "${node_pid[$i]}" 90; then
+      tail -20 "$work/flannelps-h$i.log" >&2; return 1
+    fi
+    subnet=$(sed -n 's/^FLANNEL_SUBNET=//p' "$env"); mtu=$(sed -n 's/^FLANNEL_MTU=//p' "$env")
+    echo "  h$i: FLANNEL_SUBNET=$subnet FLANNEL_MTU=$mtu"
+    csub[$i]=$(tb_add_containers "$tb" "$i" "$subnet" "$mtu") || return 1
+  done
+  measure flannelps "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${csub[2]}"
+  for i in 1 2; do
+    note[flannelps]="${note[flannelps]:-}h$i node RSS $(( $(ns_rss_kib "$(tb_ns_host "$tb" "$i")") / 1024 )) MiB; "
+  done
+  tb_destroy "$tb"
+}
+
+run_leg() {
+  local leg=$1
+  [[ "$legs" == *",$leg,"* ]] || return 0
+  if ! "leg_$leg"; then
+    echo "bench: leg $leg failed" >&2
+    [[ -n "${rtt_avg[$leg]:-}" ]] || { leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p99[$leg]="-"; }
+    note[$leg]="${note[$leg]:-}FAILED; "
+    tb_destroy "$tb_prefix-${leg:0:1}"  # leg testbeds are named by the leg's first letter
+    failed=1
+  fi
+}
+
+failed=0
+run_leg underlay
+run_leg vxlan
+run_leg cfwd
+if [[ "$legs" == *",flannelps,"* ]]; then
+  if node_available; then
+    run_leg flannelps
+  else
+    echo "FlannelPS: not available (the built module has no Start-FlannelNode; FLANNELPS_BENCH_NODE=1 forces the leg)"
+    legs=${legs//,flannelps,/,}
+  fi
+fi
+
+# ratio A B: A/B with two decimals, "-" when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.3f", a - b }'; }
+
+echo
+echo "datapath benchmark, one run: iperf3 ${secs}s per test, $pings pings at 0.02 s; container A -> container B"
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared machines: trust the ratios, not the absolutes)"
+printf '%-10s %12s %12s %10s %10s | %8s %8s %8s %8s %12s\n' leg "TCP1 Mbit/s" "TCP4 Mbit/s" "RTT avg" "RTT p99" \
+  "TCP1/cf" "TCP4/cf" "TCP1/ul" "TCP4/ul" "RTT+ over ul"
+for leg in "${leg_order[@]}"; do
+  printf '%-10s %12s %12s %10s %10s | %8s %8s %8s %8s %12s\n' "$leg" "${tcp1[$leg]}" "${tcp4[$leg]}" \
+    "${rtt_avg[$leg]}" "${rtt_p99[$leg]}" \
+    "$(ratio "${tcp1[$leg]}" "${tcp1[cfwd]:--}")" "$(ratio "${tcp4[$leg]}" "${tcp4[cfwd]:--}")" \
+    "$(ratio "${tcp1[$leg]}" "${tcp1[underlay]:--}")" "$(ratio "${tcp4[$leg]}" "${tcp4[underlay]:--}")" \
+    "$(minus "${rtt_avg[$leg]}" "${rtt_avg[underlay]:--}")"
+done
+echo "(RTT in ms; /cf = ratio to the C forwarder, /ul = ratio to the underlay; RTT+ = avg RTT minus the underlay's)"
+for leg in "${leg_order[@]}"; do
+  [[ -n "${note[$leg]:-}" ]] && echo "note $leg: ${note[$leg]}"
+done
+
+# The issue's targets for the FlannelPS leg, judged against the C forwarder from this same run.
+if [[ -n "${rtt_avg[flannelps]:-}" ]]; then
+  t=$(ratio "${tcp1[flannelps]}" "${tcp1[cfwd]:--}")
+  o_fp=$(minus "${rtt_avg[flannelps]}" "${rtt_avg[underlay]:--}"); o_cf=$(minus "${rtt_avg[cfwd]:--}" "${rtt_avg[underlay]:--}")
+  echo "target: FlannelPS TCP1 >= 1.2x C forwarder: $t -> $(awk -v t="$t" 'BEGIN { print (t != "-" && t >= 1.2) ? "met" : "NOT met" }')"
+  echo "target: FlannelPS RTT overhead <= C forwarder's: $o_fp vs $o_cf ms -> $(awk -v a="$o_fp" -v b="$o_cf" 'BEGIN { print (a != "-" && b != "-" && a <= b) ? "met" : "NOT met" }')"
+fi
+exit "$failed"
