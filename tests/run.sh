@@ -47,16 +47,15 @@ export FLANNELPS_TEST_DOCKER=$with_docker
 export FLANNELPS_MODULE="$root/out/FlannelPS/FlannelPS.psd1"
 
 passed=0; failed=0
-# xunit: the Core ring.
+# xunit: the Core ring. Counts come from the TRX file, failures are shown from the console log.
 ip netns exec "$ns" dotnet test tests/FlannelPS.Core.Tests -c Release --no-build \
-  --logger "console;verbosity=normal" >"$work/xunit.log" 2>&1
+  --logger "trx;LogFileName=xunit.trx" --results-directory "$work" >"$work/xunit.log" 2>&1
 xrc=$?
-grep -E '^\s+(Failed|Passed|Skipped) ' "$work/xunit.log" | grep -v '^\s*Passed ' | head -100
-grep -E '^\s+Failed ' -A 12 "$work/xunit.log" | head -200
-summary=$(grep -E '(Passed|Failed)!\s+- Failed:' "$work/xunit.log" | tail -1)
-echo "xunit: ${summary:-no summary (rc=$xrc)}"
-xp=$(sed -n 's/.*Passed:[[:space:]]*\([0-9]*\).*/\1/p' <<<"$summary"); xf=$(sed -n 's/.*Failed:[[:space:]]*\([0-9]*\),.*/\1/p' <<<"$summary")
-if [[ -z "$summary" ]]; then tail -40 "$work/xunit.log"; xf=1; xp=0; fi
+grep -E '^\s+Failed ' -A 15 "$work/xunit.log" | head -300
+counters=$(grep -o '<Counters [^>]*>' "$work/xunit.trx" 2>/dev/null)
+xp=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); xf=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+if [[ -z "$counters" ]]; then tail -40 "$work/xunit.log"; xp=0; xf=1; fi
+echo "xunit: ${xp:-0} passed, ${xf:-0} failed"
 passed=$((passed + ${xp:-0})); failed=$((failed + ${xf:-0}))
 ((xrc != 0 && ${xf:-0} == 0)) && failed=$((failed + 1))
 

@@ -25,6 +25,7 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 $config.Output.RenderMode = 'Plaintext'
 if ($Tag) { $config.Filter.Tag = $Tag }
+if ($env:FLANNELPS_TEST_DOCKER -eq '0') { $ExcludeTag = @($ExcludeTag) + 'Docker' | Where-Object { $_ } }
 if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag }
 $result = Invoke-Pester -Configuration $config
 
