@@ -195,3 +195,64 @@ Describe 'New-FlannelTestbed -ContainersPerHost' {
         Get-TestNamespaces $name | Should -BeNullOrEmpty
     }
 }
+
+# The benchmark's reference forwarder (bench/datapath/udpfwd.c) must behave like flannel's udp
+# proxy, or the bench compares FlannelPS against the wrong thing. Also the testbed's end-to-end use.
+Describe 'The benchmark C forwarder on the testbed' {
+    BeforeAll {
+        $script:Name = "fptb-$RunId-u"
+        $script:t = $null
+        $script:t = New-FlannelTestbed -Name $Name -HostCount 2 -NoEtcd
+        $script:Fwd = Join-Path $t.WorkDir 'udpfwd'
+        gcc -O2 -Wall -Wextra -Werror -o $Fwd (Join-Path $PSScriptRoot '../../bench/datapath/udpfwd.c')
+        if ($LASTEXITCODE -ne 0) { throw 'udpfwd does not compile' }
+        $script:Forwarders = foreach ($i in 1, 2) {
+            $peer = 3 - $i
+            $p = Start-FlannelTestbedProcess -Testbed $t -Namespace "h$i" -Name udpfwd -Command @(
+                $Fwd, '-i', 'flannel0', '-b', "192.0.2.1$i", '-s', "10.0.$(4 * $i + 1).0", "10.0.$(4 * $peer + 1).0/24=192.0.2.1$peer")
+            $null = Wait-FlannelTestbedCondition -Description "udpfwd on h$i" -TimeoutSeconds 10 -Condition {
+                (Test-Path $p.LogFile) -and (Get-Content -Raw $p.LogFile) -match 'ready flannel0'
+            }
+            Invoke-FlannelTestbedCommand -Testbed $t -Namespace "h$i" -Command (
+                "ip addr add 10.0.$(4 * $i + 1).0/32 dev flannel0 && ip link set flannel0 mtu 1472 up && ip route add 10.0.0.0/16 dev flannel0") | Out-Null
+            $null = Add-FlannelTestbedContainer -Testbed $t -HostName "h$i" -Subnet "10.0.$(4 * $i + 1).1/24" -Mtu 1472
+            $p
+        }
+    }
+    AfterAll {
+        Remove-FlannelTestbed -Testbed $t
+    }
+
+    It 'carries container traffic across hosts, losing 4 from the TTL like flannel udp (ttl 60)' {
+        Invoke-FlannelTestbedCommand -Testbed $t -Namespace h1-c1 -Command 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.0.9.2' |
+            Should -Match '(?s)ttl=60 .*3 received'
+    }
+
+    It 'puts the inner packet unchanged in a UDP datagram between the hosts'' port 8285' {
+        $cap = Start-FlannelTestbedProcess -Testbed $t -Namespace h2 -Name tcpdump -Command @(
+            'tcpdump', '-i', 'eth0', '-n', '-l', '-c', '1', 'udp and src host 192.0.2.11 and dst port 8285')
+        $null = Wait-FlannelTestbedCondition -Description 'tcpdump listening' -TimeoutSeconds 10 -Condition {
+            (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
+        }
+        Invoke-FlannelTestbedCommand -Testbed $t -Namespace h1-c1 -Command 'ping', '-c', '1', '-W', '2', '10.0.9.2' | Out-Null
+        $null = Wait-FlannelTestbedCondition -Description 'a captured datagram' -TimeoutSeconds 10 -Condition {
+            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
+        }
+        Get-Content -Raw $cap.LogFile | Should -Match '192\.0\.2\.11\.8285 > 192\.0\.2\.12\.8285: UDP, length 84'
+    }
+
+    It 'answers a destination without a route with ICMP net unreachable into the TUN' {
+        $cap = Start-FlannelTestbedProcess -Testbed $t -Namespace h1 -Name tcpdump-tun -Command @(
+            'tcpdump', '-i', 'flannel0', '-n', '-l', '-c', '1', 'icmp[icmptype] == 3')
+        $null = Wait-FlannelTestbedCondition -Description 'tcpdump listening' -TimeoutSeconds 10 -Condition {
+            (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
+        }
+        # Within the flannel network (routed to flannel0) but no forwarder route: UDP, so the
+        # error is not suppressed as an answer to ICMP.
+        Invoke-FlannelTestbedCommand -Testbed $t -Namespace h1-c1 -Command 'bash', '-c', 'echo x > /dev/udp/10.0.77.2/9' -TimeoutSeconds 10 | Out-Null
+        $null = Wait-FlannelTestbedCondition -Description 'the ICMP error' -TimeoutSeconds 10 -Condition {
+            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
+        }
+        Get-Content -Raw $cap.LogFile | Should -Match '10\.0\.5\.0 > 10\.0\.5\.2: ICMP net 10\.0\.77\.2 unreachable'
+    }
+}
