@@ -31,42 +31,16 @@ pwsh_in() { # pwsh_in NAMESPACE SCRIPT: one PowerShell command inside a host (bo
   timeout 120 ip netns exec "$1" dotnet pwsh -NoProfile -NonInteractive -c "$2"
 }
 
-node_cmdlet_available() {
-  timeout 120 dotnet pwsh -NoProfile -NonInteractive -c \
-    "Import-Module '$module'; if (Get-Command Start-FlannelNode -ErrorAction SilentlyContinue) { exit 0 } else { exit 1 }" >/dev/null 2>&1
-}
 
-# start_node HOSTINDEX: starts a FlannelPS node inside host HOSTINDEX's namespace, in the
-# background, writing that host's own subnet.env. (FLANNELPS_DEMO_STANDIN=1 is for working on this
-# script without the node: a shell stand-in takes a lease with etcdctl and forwards with the
-# benchmark's C forwarder. It is not FlannelPS and the demo says so.)
+# start_node HOSTINDEX: a FlannelPS node inside host HOSTINDEX's namespace, in the background,
+# writing that host's own subnet.env (/run is shared by all namespaces).
 start_node() {
   local i=$1 ns env log
   ns=$(tb_ns_host "$tb" "$i"); env="$(tb_dir "$tb")/h$i/subnet.env"; log="$work/node-h$i.log"
-  if [[ "${FLANNELPS_DEMO_STANDIN:-}" == 1 ]]; then
-    start_standin_node "$i"; return
-  fi
   tb_bg "$tb" "$ns" "$log" dotnet pwsh -NoProfile -NonInteractive -c \
-    "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait"
+    "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait | ForEach-Object Message"
   node_pid[$i]=$TB_PID
   echo "    h$i: node pid $TB_PID, log $log"
-}
-
-start_standin_node() {
-  local i=$1 j ns env lease routes=()
-  ns=$(tb_ns_host "$tb" "$i"); env="$(tb_dir "$tb")/h$i/subnet.env"
-  echo "    h$i: STAND-IN node (FLANNELPS_DEMO_STANDIN=1), not FlannelPS"
-  [[ -x "$work/udpfwd" ]] || gcc -O2 -o "$work/udpfwd" bench/datapath/udpfwd.c || return 1
-  lease=$(tb_etcdctl "$tb" lease grant 86400 | awk '{print $2}')
-  tb_etcdctl "$tb" put --lease="$lease" "/coreos.com/network/subnets/10.0.$((10 * i)).0-24" \
-    "{\"PublicIP\":\"$(tb_host_ip "$i")\",\"PublicIPv6\":null}" >/dev/null || return 1
-  for j in 1 2; do ((i == j)) || routes+=("10.0.$((10 * j)).0/24=$(tb_host_ip "$j")"); done
-  tb_bg "$tb" "$ns" "$work/node-h$i.log" "$work/udpfwd" -i flannel0 -b "$(tb_host_ip "$i")" -s "10.0.$((10 * i)).0" "${routes[@]}"
-  node_pid[$i]=$TB_PID
-  tb_wait 10 "stand-in TUN" grep -q '^ready' "$work/node-h$i.log" || return 1
-  ip -n "$ns" addr add "10.0.$((10 * i)).0/32" dev flannel0 && ip -n "$ns" link set flannel0 mtu 1472 up &&
-    ip -n "$ns" route add 10.0.0.0/16 dev flannel0 || return 1
-  printf 'FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET=10.0.%d.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=false\n' $((10 * i)) >"$env"
 }
 
 step "Installing what the demo needs (etcd, iproute2, iperf3, ...): tools/install-deps.sh"
@@ -74,10 +48,6 @@ tools/install-deps.sh || fail "installing dependencies failed"
 
 step "Building FlannelPS: ./build.sh"
 ./build.sh Release || fail "the build failed"
-if [[ "${FLANNELPS_DEMO_STANDIN:-}" != 1 ]] && ! node_cmdlet_available; then
-  fail "this build of FlannelPS has no Start-FlannelNode yet (it is being written); nothing to demo.
-      (Developers: FLANNELPS_DEMO_STANDIN=1 runs the demo with a shell stand-in for the node.)"
-fi
 
 step "Building two hosts: namespaces $tb-h1 (192.0.2.11) and $tb-h2 (192.0.2.12) on an underlay bridge, etcd at 192.0.2.2"
 tb_new "$tb" 2 etcd || fail "building the testbed failed"
@@ -129,11 +99,7 @@ step "Ping from the container on h1 (${addr[1]}) to the container on h2 (${addr[
 # The nodes learn each other's lease through etcd: allow them a few seconds for that.
 tb_wait 30 "the overlay path" ip netns exec "$a" ping -c 1 -W 1 "${addr[2]}" || echo "    (no answer yet; pinging anyway)"
 if timeout 30 ip netns exec "$a" ping -c 5 -i 0.5 -W 2 "${addr[2]}"; then
-  if [[ "${FLANNELPS_DEMO_STANDIN:-}" == 1 ]]; then
-    step "It works (through the STAND-IN node, not FlannelPS)"
-  else
-    step "It works: h1's container reached h2's container through FlannelPS (udp backend: ttl 60 = 64 - 4 hops)"
-  fi
+  step "It works: h1's container reached h2's container through FlannelPS (udp backend: ttl 60 = 64 - 4 hops)"
 else
   fail "the ping across the overlay failed; node logs are in $work (kept until exit)"
 fi

@@ -5,7 +5,7 @@ if [ -n "${FLANNELPS_PWSH:-}" ]; then
 elif command -v pwsh >/dev/null 2>&1; then
   FLANNELPS_PWSH_CMD=pwsh
 else
-  dll=$(ls -1d "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/powershell/*/tools/net*/any/pwsh.dll 2>/dev/null | sort -V | tail -n 1)
+  dll=$(ls -1d "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/powershell/*/tools/net*/any/unix/pwsh.dll 2>/dev/null | sort -V | tail -n 1)
   if [ -z "$dll" ] || ! command -v dotnet >/dev/null 2>&1; then
     echo "FlannelPS: pwsh not found (set FLANNELPS_PWSH, put pwsh on PATH, or run 'dotnet tool restore' in the FlannelPS repo)" >&2
     exit 127
