@@ -16,7 +16,10 @@ $ModulePath = (Resolve-Path $ModulePath).Path
 $module = Import-Module (Join-Path $ModulePath 'FlannelPS.psd1') -PassThru -Force
 [xml] $docs = Get-Content -Raw $DocXml
 $members = @{}
-foreach ($m in $docs.doc.members.member) { $members[$m.name] = ($m.summary.InnerText -replace '\s+', ' ').Trim() }
+foreach ($m in $docs.doc.members.member) {
+    $summary = $m.SelectSingleNode('summary')
+    if ($summary) { $members[$m.name] = ($summary.InnerText -replace '\s+', ' ').Trim() }
+}
 
 $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
 function Esc([string] $s) { [System.Security.SecurityElement]::Escape($s) }
@@ -31,7 +34,7 @@ function ParamDescription($cmd, [string] $name) {
     $type = $cmd.ImplementingType
     while ($type) {
         $key = "P:$($type.FullName).$name"
-        if ($members.ContainsKey($key)) { return $members[$key] }
+        if ($members[$key]) { return $members[$key] }
         $type = $type.BaseType
     }
     switch ($name) {

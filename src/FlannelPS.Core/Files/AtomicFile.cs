@@ -6,7 +6,6 @@ using FlannelPS.Core.Errors;
 namespace FlannelPS.Core.Files;
 
 // FlannelPS is Linux-only (linux-x64 RID); the Unix file-mode APIs are exactly what is wanted.
-#pragma warning disable CA1416
 
 public static class AtomicFile
 {

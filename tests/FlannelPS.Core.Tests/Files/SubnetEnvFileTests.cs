@@ -4,7 +4,6 @@ using FlannelPS.Core.Net;
 namespace FlannelPS.Core.Tests.Files;
 
 // Linux-only product; the Unix mode APIs are what is under test.
-#pragma warning disable CA1416
 
 public sealed class SubnetEnvFileTests
 {
