@@ -1,0 +1,148 @@
+// The node lifecycle in milliseconds: in-memory registry, alloc backend, a fixed interface.
+// Real time drives it (the waits are short), so the node's own loops run as in production.
+using FlannelPS.Core.Backend;
+using FlannelPS.Core.Backend.Alloc;
+using FlannelPS.Core.Files;
+using FlannelPS.Core.Host;
+using FlannelPS.Core.Net;
+using FlannelPS.Core.Node;
+using FlannelPS.Core.Subnet;
+using FlannelPS.Core.Tests.Fakes;
+
+namespace FlannelPS.Core.Tests.Node;
+
+public sealed class FlannelNodeTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fpnode-unit").FullName;
+    private readonly InMemorySubnetRegistry _registry = new(TimeProvider.System);
+    private readonly ListLog _log = new();
+    private readonly List<NodeEvent> _events = [];
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private string SubnetFile => Path.Combine(_dir, "subnet.env");
+
+    private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false)
+    {
+        var iface = new ExternalInterface("eth0", 2, Ip4.Parse(publicIp), Ip4.Parse(publicIp), 1500);
+        var node = new FlannelNode(
+            new NodeOptions { SubnetFile = SubnetFile, IpMasq = masq, ConfigRetry = TimeSpan.FromMilliseconds(20), NotifySystemd = false },
+            new NodeDependencies
+            {
+                Registry = _registry,
+                Backends = new BackendRegistry().Add("alloc", () => new AllocBackend()),
+                ResolveInterface = (_, _) => iface,
+                Log = _log,
+            });
+        node.EventRaised += e => { lock (_events) _events.Add(e); };
+        return node;
+    }
+
+    private NodeEvent[] Events { get { lock (_events) return _events.ToArray(); } }
+
+    [Fact]
+    public async Task WaitsForConfigThenLeasesAndWritesSubnetEnv()
+    {
+        var node = NewNode(masq: true);
+        using var cts = new CancellationTokenSource();
+        var run = node.RunAsync(cts.Token);
+        await Eventually.TrueAsync(() => node.GetStatus().LastError is not null, "config error reported");
+        Assert.Equal(NodeState.WaitingForConfig, node.State);
+        Assert.Equal("flannel config not found in etcd store. Did you create your config using etcdv3 API?", node.GetStatus().LastError);
+        Assert.False(File.Exists(SubnetFile));
+
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var status = node.GetStatus();
+        Assert.Equal(NodeState.Running, status.State);
+        var subnet = Ip4Net.Parse(status.Subnet!);
+        Assert.Equal(
+            $"FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET={subnet.Address.Add(1)}/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=true\n",
+            File.ReadAllText(SubnetFile));
+        Assert.Single(Events, e => e.Kind == NodeEventKind.ConfigError);
+
+        cts.Cancel();
+        await run;
+        Assert.Equal(NodeState.Stopped, node.State);
+        Assert.NotNull(await _registry.GetLeaseAsync(subnet, default)); // the lease stays, as with flanneld
+    }
+
+    [Fact]
+    public async Task TracksPeersAndRetakesItsSubnetWhenTheLeaseIsDeleted()
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        var node = NewNode();
+        using var cts = new CancellationTokenSource();
+        var run = node.RunAsync(cts.Token);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var own = Ip4Net.Parse(node.GetStatus().Subnet!);
+
+        var peer = Ip4Net.Parse(own.Address == Ip4.Parse("10.0.200.0") ? "10.0.201.0/24" : "10.0.200.0/24");
+        await _registry.CreateLeaseAsync(peer, new LeaseAttrs(Ip4.Parse("192.0.2.20")), TimeSpan.FromHours(24), default);
+        await Eventually.TrueAsync(() => node.GetStatus().Peers.Any(p => p.Subnet == peer.ToString()), "peer seen");
+        Assert.Equal("192.0.2.20", node.GetStatus().Peers.Single().PublicIP);
+
+        await _registry.DeleteLeaseAsync(own, default);
+        await Eventually.TrueAsync(() => Events.Count(e => e.Kind == NodeEventKind.LeaseAcquired) == 2, "lease re-acquired");
+        Assert.Contains(Events, e => e.Kind == NodeEventKind.LeaseLost && e.Message == "Lease has been revoked");
+        Assert.Equal(own.ToString(), node.GetStatus().Subnet);
+        Assert.NotNull(await _registry.GetLeaseAsync(own, default));
+        Assert.Equal(NodeState.Running, node.State);
+
+        await _registry.DeleteLeaseAsync(peer, default);
+        await Eventually.TrueAsync(() => node.GetStatus().Peers.Count == 0, "peer removed");
+        cts.Cancel();
+        await run;
+    }
+
+    [Fact]
+    public async Task FailsClearlyWhenItsSubnetWasTakenByAnotherNode()
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        var node = NewNode();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var run = node.RunAsync(cts.Token);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var own = Ip4Net.Parse(node.GetStatus().Subnet!);
+
+        // Another node grabs the subnet between the delete and this node's attempt to take it back:
+        // the rival's create runs inside the node's own GetLease call, so the order is fixed.
+        var rival = 0;
+        _registry.BeforeCall = op =>
+        {
+            if (op == "GetLease" && Interlocked.Exchange(ref rival, 1) == 0)
+                _registry.CreateLeaseAsync(own, new LeaseAttrs(Ip4.Parse("192.0.2.99")), TimeSpan.FromHours(24), default).GetAwaiter().GetResult();
+        };
+        await _registry.DeleteLeaseAsync(own, default);
+        var ex = await Assert.ThrowsAnyAsync<Errors.FlannelException>(() => run);
+        Assert.Equal("FlannelSubnetTaken", ex.ErrorId);
+        Assert.Contains(own.ToString(), ex.Message);
+        Assert.Contains("192.0.2.99", ex.Message);
+        Assert.Equal(NodeState.Failed, node.State);
+    }
+
+    [Fact]
+    public async Task RefusesABackendItDoesNotRun()
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}", default);
+        var node = NewNode();
+        var ex = await Assert.ThrowsAnyAsync<Errors.FlannelException>(() => node.RunAsync(CancellationToken.None));
+        Assert.Equal("FlannelBackendNotSupported", ex.ErrorId);
+        Assert.Contains("vxlan", ex.Message);
+        Assert.False(File.Exists(SubnetFile));
+    }
+
+    [Fact]
+    public async Task ReusesTheSubnetFromAPreviousSubnetEnv()
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        SubnetEnvFile.Write(SubnetFile, new SubnetEnv(Ip4Net.Parse("10.0.0.0/16"), Ip4Net.Parse("10.0.77.0/24"), 1500, false));
+        var node = NewNode(publicIp: "192.0.2.55");
+        using var cts = new CancellationTokenSource();
+        var run = node.RunAsync(cts.Token);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("10.0.77.0/24", node.GetStatus().Subnet);
+        cts.Cancel();
+        await run;
+    }
+}
