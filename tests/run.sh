@@ -17,11 +17,9 @@ if ((with_docker)); then tools/install-deps.sh --docker || exit 1; else tools/in
 
 ns="fpst-$$"
 work=$(mktemp -d /tmp/flannelps-test.XXXXXX)
-etcd_pid=""
+source tools/netns-etcd.sh
 cleanup() {
-  [[ -n "$etcd_pid" ]] && kill "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null
-  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
+  netns_etcd_stop "$ns"
   # Namespaces a crashed test left behind carry this run's id; remove them too.
   for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "-$$-" ); do
     ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del "$n" 2>/dev/null
@@ -31,16 +29,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$ns" && ip -n "$ns" link set lo up || { echo "0 passed, 1 failed"; exit 1; }
-ip netns exec "$ns" etcd --name fpst --data-dir "$work/etcd" \
-  --listen-client-urls http://127.0.0.1:23790 --advertise-client-urls http://127.0.0.1:23790 \
-  --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
-  --initial-cluster fpst=http://127.0.0.1:23800 >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-for _ in $(seq 50); do
-  ip netns exec "$ns" etcdctl --endpoints=http://127.0.0.1:23790 endpoint health >/dev/null 2>&1 && break
-  sleep 0.2
-done
+netns_etcd_start "$ns" 23790 "$work" || { echo "0 passed, 1 failed"; exit 1; }
 export FLANNELPS_TEST_ETCD=http://127.0.0.1:23790
 export FLANNELPS_TEST_RUNID=$$
 export FLANNELPS_TEST_DOCKER=$with_docker

@@ -13,26 +13,14 @@ dotnet build "$here/LeasesBench.csproj" -c Release -nologo -clp:ErrorsOnly -v:q 
 
 ns="fpreg-bench-$$"
 work=$(mktemp -d /tmp/fpreg-bench.XXXXXX)
-etcd_pid=""
+source "$here/../../tools/netns-etcd.sh"
 cleanup() {
-  [[ -n "$etcd_pid" ]] && kill "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null || true
-  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
+  netns_etcd_stop "$ns"
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip netns exec "$ns" etcd --name bench --data-dir "$work/etcd" \
-  --listen-client-urls http://127.0.0.1:23830 --advertise-client-urls http://127.0.0.1:23830 \
-  --listen-peer-urls http://127.0.0.1:23831 --initial-advertise-peer-urls http://127.0.0.1:23831 \
-  --initial-cluster bench=http://127.0.0.1:23831 >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-for _ in $(seq 50); do
-  ip netns exec "$ns" etcdctl --endpoints=http://127.0.0.1:23830 endpoint health >/dev/null 2>&1 && break
-  sleep 0.2
-done
+netns_etcd_start "$ns" 23830 "$work"
 echo "etcd $(etcd --version | head -1 | awk '{print $3}') in namespace $ns; $(nproc) cores"
 timeout 600 ip netns exec "$ns" dotnet "$here/bin/out/LeasesBench.dll" http://127.0.0.1:23830
