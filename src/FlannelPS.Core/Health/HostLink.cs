@@ -20,7 +20,8 @@ public sealed record HostRoute(Ip4Net Destination, string? Device, Ip4? Gateway,
     /// <summary>As `ip route` prints it, for messages.</summary>
     public override string ToString()
     {
-        var text = IsUnicast ? Destination.ToString() : $"{Type} {Destination}";
+        var dst = Destination.PrefixLength == 0 ? "default" : Destination.ToString();
+        var text = IsUnicast ? dst : $"{Type} {dst}";
         if (Gateway is { } gw) text += $" via {gw}";
         if (Device is not null) text += $" dev {Device}";
         return text;
