@@ -32,6 +32,21 @@ internal sealed unsafe class Waker : IDisposable
 
     internal bool Wait(UdpEndpoint udp, short events, int timeoutMs) => Wait(udp.Fd, events, timeoutMs);
 
+    /// <summary>Blocks until the TUN or the socket is readable or the waker is signalled; true when the waker fired.</summary>
+    internal bool Wait(TunDevice tun, UdpEndpoint udp)
+    {
+        pollfd* fds = stackalloc pollfd[3];
+        fds[0].fd = tun.Fd; fds[0].events = NativeMethods.POLLIN; fds[0].revents = 0;
+        fds[1].fd = udp.Fd; fds[1].events = NativeMethods.POLLIN; fds[1].revents = 0;
+        fds[2].fd = _handle.Fd; fds[2].events = NativeMethods.POLLIN; fds[2].revents = 0;
+        while (LibC.poll(fds, 3, -1) < 0)
+        {
+            var e = Errno.Last;
+            if (e != Errno.EINTR) throw Errno.Exception("poll", e);
+        }
+        return (fds[2].revents & NativeMethods.POLLIN) != 0;
+    }
+
     private bool Wait(int fd, short events, int timeoutMs)
     {
         pollfd* fds = stackalloc pollfd[2];
