@@ -72,6 +72,10 @@ public sealed class UdpForwarder : IDisposable
     /// <summary>ICMP net-unreachable replies written into the TUN.</summary>
     public long IcmpUnreachableSent => Volatile.Read(ref _icmpSent);
 
+    /// <summary>UDP GSO messages sent (each carried two or more datagrams); whether GSO is still on.</summary>
+    internal long GsoMessages => _udp.GsoMessages;
+    internal bool GsoEnabled => _udp.GsoEnabled;
+
     internal long LoopThreadAllocatedBytes => Volatile.Read(ref _loopThreadAllocated);
 
     public void Start()
@@ -93,7 +97,7 @@ public sealed class UdpForwarder : IDisposable
         _log.Info($"udp datapath stats: tun_rx={s.TunRxPackets} udp_rx={s.UdpRxPackets} noroute={s.DroppedNoRoute} " +
                   $"short={s.DroppedTooShort} long={s.DroppedTooLong} ttl={s.DroppedTtl} errors={s.SendErrors} " +
                   $"gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
-                  $"loop_alloc={LoopThreadAllocatedBytes}");
+                  $"gso_msgs={_udp.GsoMessages} loop_alloc={LoopThreadAllocatedBytes}");
     }
 
     public BackendStatistics GetStatistics()

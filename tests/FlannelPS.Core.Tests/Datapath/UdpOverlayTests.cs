@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 
 namespace FlannelPS.Core.Tests.Datapath;
 
-public sealed class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper output) : IClassFixture<OverlayFixture>
+public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper output) : IClassFixture<OverlayFixture>
 {
     private static Sh.Result Ping(TestNamespace ns, string dst, int count = 3) =>
         ns.Exec(20_000, "ping", "-n", "-c", count.ToString(), "-i", "0.2", "-W", "2", dst);
