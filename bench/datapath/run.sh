@@ -6,7 +6,7 @@
 #
 # Usage (root): bench/datapath/run.sh
 # Env: FLANNELPS_BENCH_SECONDS  iperf3 duration per test (default 5)
-#      FLANNELPS_BENCH_PINGS    pings per leg, 0.02 s apart (default 50)
+#      FLANNELPS_BENCH_PINGS    pings per leg, 0.02 s apart (default 200: 50 left the average at the mercy of one outlier)
 #      FLANNELPS_BENCH_LEGS     subset, comma separated: underlay,vxlan,cfwd,flannelps (default all)
 #      FLANNELPS_BENCH_NODE     1 = run the FlannelPS leg (fail if it cannot), 0 = skip it,
 #                               unset = run it when the built module has Start-FlannelNode
@@ -19,7 +19,7 @@ cd "$repo" || exit 1
 export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1
 
 secs=${FLANNELPS_BENCH_SECONDS:-5}
-pings=${FLANNELPS_BENCH_PINGS:-50}
+pings=${FLANNELPS_BENCH_PINGS:-200}
 legs=",${FLANNELPS_BENCH_LEGS:-underlay,vxlan,cfwd,flannelps},"
 module="${FLANNELPS_MODULE:-$repo/out/FlannelPS/FlannelPS.psd1}"
 
@@ -41,14 +41,14 @@ tools/install-deps.sh || exit 1
 gcc -O2 -Wall -Wextra -Werror -o "$work/udpfwd" "$here/udpfwd.c" || { echo "bench: udpfwd does not compile" >&2; exit 1; }
 
 # Results, keyed by leg: throughput in Mbit/s, RTT in ms; "-" when not measured.
-declare -A tcp1 tcp4 rtt_avg rtt_p99 note
+declare -A tcp1 tcp4 rtt_avg rtt_p50 rtt_p99 note
 leg_order=()
 
 # measure LEG TESTBED SRC_NS DST_NS DST_IP: ping first (idle path), then iperf3 -P 1 and -P 4.
 measure() {
   local leg=$1 tb=$2 src=$3 dst=$4 ip=$5
   leg_order+=("$leg")
-  tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p99[$leg]="-"
+  tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p50[$leg]="-"; rtt_p99[$leg]="-"
   # The path must work before it is timed (ARP, first-packet setup): bounded.
   if ! tb_wait 30 "$leg path to $ip" ip netns exec "$src" ping -c 1 -W 1 "$ip"; then
     note[$leg]="path never came up"; return 1
@@ -59,7 +59,8 @@ measure() {
     | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g)
   if [[ -n "$times" ]]; then
     rtt_avg[$leg]=$(awk '{s += $1} END {printf "%.3f", s / NR}' <<<"$times")
-    # p99: the value at rank ceil(0.99 n) of the sorted samples.
+    # pN: the value at rank ceil(N/100 n) of the sorted samples.
+    rtt_p50[$leg]=$(awk '{v[NR] = $1} END {r = int(0.5 * NR); if (r < 0.5 * NR) r++; printf "%.3f", v[r]}' <<<"$times")
     rtt_p99[$leg]=$(awk '{v[NR] = $1} END {r = int(0.99 * NR); if (r < 0.99 * NR) r++; printf "%.3f", v[r]}' <<<"$times")
     local got; got=$(wc -l <<<"$times")
     ((got < pings)) && note[$leg]="${note[$leg]:-}$((pings - got))/$pings pings lost; "
@@ -202,7 +203,7 @@ leg_flannelps() {
     ns=$(tb_ns_host "$tb" "$i")
     env="$(tb_dir "$tb")/h$i/subnet.env"
     # -Verbose shows Info lines, among them the datapath's periodic stats line (counters, GC counts).
-    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" env FLANNELPS_DATAPATH_STATS_SECONDS=0.5 dotnet pwsh -NoProfile -NonInteractive -c \
+    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" env FLANNELPS_DATAPATH_STATS_SECONDS=1 dotnet pwsh -NoProfile -NonInteractive -c \
       "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait -Verbose" || return 1
     node_pid[$i]=$TB_PID
   done
@@ -263,7 +264,7 @@ run_leg() {
   [[ "$legs" == *",$leg,"* ]] || return 0
   if ! "leg_$leg"; then
     echo "bench: leg $leg failed" >&2
-    [[ -n "${rtt_avg[$leg]:-}" ]] || { leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p99[$leg]="-"; }
+    [[ -n "${rtt_avg[$leg]:-}" ]] || { leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p50[$leg]="-"; rtt_p99[$leg]="-"; }
     note[$leg]="${note[$leg]:-}FAILED; "
     tb_destroy "$tb_prefix-${leg:0:1}"  # leg testbeds are named by the leg's first letter
     failed=1
@@ -290,11 +291,11 @@ minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; 
 echo
 echo "datapath benchmark, one run: iperf3 ${secs}s per test, $pings pings at 0.02 s; container A -> container B"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared machines: trust the ratios, not the absolutes)"
-printf '%-10s %12s %12s %10s %10s | %8s %8s %8s %8s %12s\n' leg "TCP1 Mbit/s" "TCP4 Mbit/s" "RTT avg" "RTT p99" \
+printf '%-10s %12s %12s %10s %10s %10s | %8s %8s %8s %8s %12s\n' leg "TCP1 Mbit/s" "TCP4 Mbit/s" "RTT avg" "RTT p50" "RTT p99" \
   "TCP1/cf" "TCP4/cf" "TCP1/ul" "TCP4/ul" "RTT+ over ul"
 for leg in "${leg_order[@]}"; do
-  printf '%-10s %12s %12s %10s %10s | %8s %8s %8s %8s %12s\n' "$leg" "${tcp1[$leg]}" "${tcp4[$leg]}" \
-    "${rtt_avg[$leg]}" "${rtt_p99[$leg]}" \
+  printf '%-10s %12s %12s %10s %10s %10s | %8s %8s %8s %8s %12s\n' "$leg" "${tcp1[$leg]}" "${tcp4[$leg]}" \
+    "${rtt_avg[$leg]}" "${rtt_p50[$leg]}" "${rtt_p99[$leg]}" \
     "$(ratio "${tcp1[$leg]}" "${tcp1[cfwd]:--}")" "$(ratio "${tcp4[$leg]}" "${tcp4[cfwd]:--}")" \
     "$(ratio "${tcp1[$leg]}" "${tcp1[underlay]:--}")" "$(ratio "${tcp4[$leg]}" "${tcp4[underlay]:--}")" \
     "$(minus "${rtt_avg[$leg]}" "${rtt_avg[underlay]:--}")"

@@ -125,12 +125,19 @@ public sealed class UdpForwarder : IDisposable
     {
         try
         {
+            const int both = Waker.TunReadable | Waker.UdpReadable;
+            int ready = both;
             while (!_stopping)
             {
-                // TUN first, as proxy.c does; then whatever the peers sent. Drain both before sleeping.
-                int moved = TunToUdpBatch();
-                moved += UdpToTunBatch();
-                if (moved == 0 && _waker.Wait(_tun, _udp)) break;
+                // TUN first, as proxy.c does; then whatever the peers sent. Drain both before sleeping,
+                // but right after a wake-up touch only the side poll reported: a read that can only
+                // say EAGAIN would sit on the latency path of every ping.
+                int moved = 0;
+                if ((ready & Waker.TunReadable) != 0) moved += TunToUdpBatch();
+                if ((ready & Waker.UdpReadable) != 0) moved += UdpToTunBatch();
+                if (moved > 0) { ready = both; continue; }
+                ready = _waker.Wait(_tun, _udp);
+                if (ready < 0) break;
             }
             Finished(null);
         }
