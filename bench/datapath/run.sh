@@ -6,7 +6,7 @@
 #
 # Usage (root): bench/datapath/run.sh
 # Env: FLANNELPS_BENCH_SECONDS  iperf3 duration per test (default 5)
-#      FLANNELPS_BENCH_PINGS    pings per leg, 0.02 s apart (default 50)
+#      FLANNELPS_BENCH_PINGS    pings per leg, 0.02 s apart (default 200: 50 left the average at the mercy of one outlier)
 #      FLANNELPS_BENCH_LEGS     subset, comma separated: underlay,vxlan,cfwd,flannelps (default all)
 #      FLANNELPS_BENCH_NODE     1 = run the FlannelPS leg (fail if it cannot), 0 = skip it,
 #                               unset = run it when the built module has Start-FlannelNode
@@ -19,7 +19,7 @@ cd "$repo" || exit 1
 export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1
 
 secs=${FLANNELPS_BENCH_SECONDS:-5}
-pings=${FLANNELPS_BENCH_PINGS:-50}
+pings=${FLANNELPS_BENCH_PINGS:-200}
 legs=",${FLANNELPS_BENCH_LEGS:-underlay,vxlan,cfwd,flannelps},"
 module="${FLANNELPS_MODULE:-$repo/out/FlannelPS/FlannelPS.psd1}"
 
@@ -35,20 +35,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 tb_init || exit 1
-tb_prefix="fptb-$$"
+tb_prefix="${FLANNELPS_BENCH_PREFIX:-fptb}-$$"
 
 tools/install-deps.sh || exit 1
 gcc -O2 -Wall -Wextra -Werror -o "$work/udpfwd" "$here/udpfwd.c" || { echo "bench: udpfwd does not compile" >&2; exit 1; }
 
 # Results, keyed by leg: throughput in Mbit/s, RTT in ms; "-" when not measured.
-declare -A tcp1 tcp4 rtt_avg rtt_p99 note
+declare -A tcp1 tcp4 rtt_avg rtt_p50 rtt_p99 note
 leg_order=()
 
 # measure LEG TESTBED SRC_NS DST_NS DST_IP: ping first (idle path), then iperf3 -P 1 and -P 4.
 measure() {
   local leg=$1 tb=$2 src=$3 dst=$4 ip=$5
   leg_order+=("$leg")
-  tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p99[$leg]="-"
+  tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p50[$leg]="-"; rtt_p99[$leg]="-"
   # The path must work before it is timed (ARP, first-packet setup): bounded.
   if ! tb_wait 30 "$leg path to $ip" ip netns exec "$src" ping -c 1 -W 1 "$ip"; then
     note[$leg]="path never came up"; return 1
@@ -59,7 +59,8 @@ measure() {
     | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g)
   if [[ -n "$times" ]]; then
     rtt_avg[$leg]=$(awk '{s += $1} END {printf "%.3f", s / NR}' <<<"$times")
-    # p99: the value at rank ceil(0.99 n) of the sorted samples.
+    # pN: the value at rank ceil(N/100 n) of the sorted samples.
+    rtt_p50[$leg]=$(awk '{v[NR] = $1} END {r = int(0.5 * NR); if (r < 0.5 * NR) r++; printf "%.3f", v[r]}' <<<"$times")
     rtt_p99[$leg]=$(awk '{v[NR] = $1} END {r = int(0.99 * NR); if (r < 0.99 * NR) r++; printf "%.3f", v[r]}' <<<"$times")
     local got; got=$(wc -l <<<"$times")
     ((got < pings)) && note[$leg]="${note[$leg]:-}$((pings - got))/$pings pings lost; "
@@ -71,6 +72,7 @@ measure() {
     note[$leg]="${note[$leg]:-}iperf3 server did not start; "; tb_stop_pid "$server"; return 1
   fi
   local p out
+  [[ -n "${on_transfer_start:-}" ]] && "$on_transfer_start"
   for p in 1 4; do
     out=$(timeout $((secs + 20)) ip netns exec "$src" iperf3 -c "$ip" -p 5201 -t "$secs" -P "$p" -f m 2>&1)
     # The receiver line (SUM line for -P 4) is what arrived, which is what matters.
@@ -83,6 +85,7 @@ measure() {
     fi
     if ((p == 1)); then tcp1[$leg]=$rate; else tcp4[$leg]=$rate; fi
   done
+  [[ -n "${on_transfer_end:-}" ]] && "$on_transfer_end"
   tb_stop_pid "$server"
 }
 
@@ -186,6 +189,9 @@ ns_rss_kib() {
   echo "$total"
 }
 
+declare -A fp_before fp_gc fp_rss
+fp_gc_total=0 fp_transfer_secs=0 fp_tb=""
+
 # Leg d: a FlannelPS node per host namespace, UDP backend, subnets from etcd.
 leg_flannelps() {
   local tb="$tb_prefix-f" i ns env subnet mtu cfg='{"Network":"10.0.0.0/16","Backend":{"Type":"udp"}}'
@@ -196,8 +202,9 @@ leg_flannelps() {
   for i in 1 2; do
     ns=$(tb_ns_host "$tb" "$i")
     env="$(tb_dir "$tb")/h$i/subnet.env"
-    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" dotnet pwsh -NoProfile -NonInteractive -c \
-      "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait" || return 1
+    # -Verbose shows Info lines, among them the datapath's periodic stats line (counters, GC counts).
+    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" env FLANNELPS_DATAPATH_STATS_SECONDS=1 dotnet pwsh -NoProfile -NonInteractive -c \
+      "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait -Verbose" || return 1
     node_pid[$i]=$TB_PID
   done
   declare -A csub
@@ -210,9 +217,44 @@ leg_flannelps() {
     echo "  h$i: FLANNEL_SUBNET=$subnet FLANNEL_MTU=$mtu"
     csub[$i]=$(tb_add_containers "$tb" "$i" "$subnet" "$mtu") || return 1
   done
-  measure flannelps "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${csub[2]}"
+  fp_tb=$tb
+  on_transfer_start=fp_transfer_start on_transfer_end=fp_transfer_end \
+    measure flannelps "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${csub[2]}"
   for i in 1 2; do
-    note[flannelps]="${note[flannelps]:-}h$i node RSS $(( $(ns_rss_kib "$(tb_ns_host "$tb" "$i")") / 1024 )) MiB; "
+    sed -n 's/^VERBOSE: udp datapath stats: /  flannelps h'"$i"' at the end: /p' "$work/flannelps-h$i.log" | tail -1
+  done
+  tb_destroy "$tb"
+}
+
+# The latest datapath stats line of node I (see FLANNELPS_DATAPATH_STATS_SECONDS), after waiting
+# for a fresh one so it is not older than the moment of the call.
+fp_stats() {
+  local log="$work/flannelps-h$1.log" n
+  n=$(grep -c 'udp datapath stats:' "$log")
+  tb_wait 5 "a fresh stats line from node $1" sh -c "[ \$(grep -c 'udp datapath stats:' '$log') -gt $n ]" || return 1
+  grep 'udp datapath stats:' "$log" | tail -1
+}
+field() { sed -n 's/.* '"$1"'=\([0-9]*\).*/\1/p' <<<"$2"; }
+fp_transfer_start() {
+  local i
+  for i in 1 2; do fp_before[$i]=$(fp_stats "$i"); done
+  fp_t0=$SECONDS
+}
+# GC collections (gen0/1/2) in each node between the two snapshots, which enclose every iperf3 run;
+# and each node process's RSS while it is still up.
+fp_transfer_end() {
+  local i after g k
+  fp_transfer_secs=$((SECONDS - fp_t0))
+  for i in 1 2; do
+    after=$(fp_stats "$i")
+    g=""
+    for k in gc0 gc1 gc2; do
+      local b a; b=$(field "$k" "${fp_before[$i]}"); a=$(field "$k" "$after")
+      if [[ -n "$a" && -n "$b" ]]; then g+="$((a - b))/"; fp_gc_total=$((fp_gc_total + a - b)); else g+="?/"; fp_gc_total=unknown_; fi
+    done
+    fp_gc[$i]=${g%/}
+    fp_rss[$i]=$(( $(ns_rss_kib "$(tb_ns_host "$fp_tb" "$i")") / 1024 ))
+    note[flannelps]="${note[flannelps]:-}h$i: GC gen0/1/2 during transfer ${fp_gc[$i]}, node RSS ${fp_rss[$i]} MiB; "
   done
   tb_destroy "$tb"
 }
@@ -222,7 +264,7 @@ run_leg() {
   [[ "$legs" == *",$leg,"* ]] || return 0
   if ! "leg_$leg"; then
     echo "bench: leg $leg failed" >&2
-    [[ -n "${rtt_avg[$leg]:-}" ]] || { leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p99[$leg]="-"; }
+    [[ -n "${rtt_avg[$leg]:-}" ]] || { leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"; rtt_avg[$leg]="-"; rtt_p50[$leg]="-"; rtt_p99[$leg]="-"; }
     note[$leg]="${note[$leg]:-}FAILED; "
     tb_destroy "$tb_prefix-${leg:0:1}"  # leg testbeds are named by the leg's first letter
     failed=1
@@ -249,11 +291,11 @@ minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; 
 echo
 echo "datapath benchmark, one run: iperf3 ${secs}s per test, $pings pings at 0.02 s; container A -> container B"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared machines: trust the ratios, not the absolutes)"
-printf '%-10s %12s %12s %10s %10s | %8s %8s %8s %8s %12s\n' leg "TCP1 Mbit/s" "TCP4 Mbit/s" "RTT avg" "RTT p99" \
+printf '%-10s %12s %12s %10s %10s %10s | %8s %8s %8s %8s %12s\n' leg "TCP1 Mbit/s" "TCP4 Mbit/s" "RTT avg" "RTT p50" "RTT p99" \
   "TCP1/cf" "TCP4/cf" "TCP1/ul" "TCP4/ul" "RTT+ over ul"
 for leg in "${leg_order[@]}"; do
-  printf '%-10s %12s %12s %10s %10s | %8s %8s %8s %8s %12s\n' "$leg" "${tcp1[$leg]}" "${tcp4[$leg]}" \
-    "${rtt_avg[$leg]}" "${rtt_p99[$leg]}" \
+  printf '%-10s %12s %12s %10s %10s %10s | %8s %8s %8s %8s %12s\n' "$leg" "${tcp1[$leg]}" "${tcp4[$leg]}" \
+    "${rtt_avg[$leg]}" "${rtt_p50[$leg]}" "${rtt_p99[$leg]}" \
     "$(ratio "${tcp1[$leg]}" "${tcp1[cfwd]:--}")" "$(ratio "${tcp4[$leg]}" "${tcp4[cfwd]:--}")" \
     "$(ratio "${tcp1[$leg]}" "${tcp1[underlay]:--}")" "$(ratio "${tcp4[$leg]}" "${tcp4[underlay]:--}")" \
     "$(minus "${rtt_avg[$leg]}" "${rtt_avg[underlay]:--}")"
@@ -265,9 +307,14 @@ done
 
 # The issue's targets for the FlannelPS leg, judged against the C forwarder from this same run.
 if [[ -n "${rtt_avg[flannelps]:-}" ]]; then
-  t=$(ratio "${tcp1[flannelps]}" "${tcp1[cfwd]:--}")
+  met() { awk -v t="$1" 'BEGIN { print (t != "-" && t >= 1.2) ? "met" : "NOT met" }'; }
+  t=$(ratio "${tcp1[flannelps]}" "${tcp1[cfwd]:--}"); t4=$(ratio "${tcp4[flannelps]}" "${tcp4[cfwd]:--}")
   o_fp=$(minus "${rtt_avg[flannelps]}" "${rtt_avg[underlay]:--}"); o_cf=$(minus "${rtt_avg[cfwd]:--}" "${rtt_avg[underlay]:--}")
-  echo "target: FlannelPS TCP1 >= 1.2x C forwarder: $t -> $(awk -v t="$t" 'BEGIN { print (t != "-" && t >= 1.2) ? "met" : "NOT met" }')"
+  echo "FlannelPS vs C forwarder: TCP1 ${t}x, TCP4 ${t4}x; vs underlay: TCP1 $(ratio "${tcp1[flannelps]}" "${tcp1[underlay]:--}")x, TCP4 $(ratio "${tcp4[flannelps]}" "${tcp4[underlay]:--}")x"
+  echo "target: FlannelPS TCP1 >= 1.2x C forwarder: $t -> $(met "$t")"
+  echo "target: FlannelPS TCP4 >= 1.2x C forwarder: $t4 -> $(met "$t4")"
   echo "target: FlannelPS RTT overhead <= C forwarder's: $o_fp vs $o_cf ms -> $(awk -v a="$o_fp" -v b="$o_cf" 'BEGIN { print (a != "-" && b != "-" && a <= b) ? "met" : "NOT met" }')"
+  echo "target: no GC collection in either node during the ${fp_transfer_secs}s of transfer: gen0/1/2 h1 ${fp_gc[1]:-?}, h2 ${fp_gc[2]:-?} -> $([[ "$fp_gc_total" == 0 ]] && echo met || echo "NOT met")"
+  echo "node RSS (whole process: pwsh + module + datapath): h1 ${fp_rss[1]:-?} MiB, h2 ${fp_rss[2]:-?} MiB"
 fi
 exit "$failed"

@@ -17,6 +17,25 @@ internal static unsafe partial class NativeMethods
     public const int MSG_DONTWAIT = 0x40;
     public const short POLLIN = 0x1;
     public const short POLLOUT = 0x4;
+    public const int SOL_UDP = 17;
+    /// <summary>UDP GSO (Linux 4.18): one send carries many equal-size datagrams; the kernel cuts them.</summary>
+    public const int UDP_SEGMENT = 103;
+    /// <summary>The kernel's cap on segments per UDP GSO send (UDP_MAX_SEGMENTS).</summary>
+    public const int UdpMaxSegments = 64;
+    /// <summary>The largest UDP payload over IPv4 (65535 − 20 − 8): the cap on one GSO send.</summary>
+    public const int UdpMaxPayload = 65507;
+    public const int EIO = 5;
+    public const int EINVAL = 22;
+
+    /// <summary>struct cmsghdr followed by one u16 (UDP_SEGMENT's gso_size), padded: CMSG_SPACE(2) = 24.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 24)]
+    public struct SegmentCmsg
+    {
+        public nuint Len;
+        public int Level;
+        public int Type;
+        public ushort GsoSize;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct IoVec

@@ -1,6 +1,9 @@
 // The underlay UDP socket as a raw non-blocking fd with batch receive/send (recvmmsg/sendmmsg), so
-// one syscall moves many datagrams. The mmsghdr/iovec/sockaddr arrays are native memory allocated
-// once; each call only rewrites pointers and lengths in them.
+// one syscall moves many datagrams. Consecutive same-size datagrams to one peer go out as a single
+// UDP GSO message (UDP_SEGMENT): the kernel cuts it into ordinary datagrams, each exactly one of
+// ours, so the wire is unchanged while the send path runs once per run instead of once per packet.
+// The mmsghdr/iovec/sockaddr/cmsg arrays are native memory allocated once; each call only rewrites
+// pointers and lengths in them.
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using FlannelPS.Core.Datapath;
@@ -17,11 +20,15 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     private readonly MMsgHdr* _msgs;
     private readonly IoVec* _iovs;
     private readonly SockAddrIn* _addrs;
+    private readonly SegmentCmsg* _cmsgs;
     private bool _addRef;
+    private bool _gso;
+    private long _gsoMessages;
     private int _disposed;
 
-    private UdpEndpoint(FdHandle handle, int capacity)
+    private UdpEndpoint(FdHandle handle, int capacity, bool gso)
     {
+        _gso = gso;
         _handle = handle;
         handle.DangerousAddRef(ref _addRef);
         _fd = handle.Fd;
@@ -29,13 +36,20 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         _msgs = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(MMsgHdr));
         _iovs = (IoVec*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(IoVec));
         _addrs = (SockAddrIn*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(SockAddrIn));
+        _cmsgs = (SegmentCmsg*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(SegmentCmsg));
     }
+
+    /// <summary>Whether sends still coalesce runs with UDP GSO (off after the kernel refused one).</summary>
+    public bool GsoEnabled => _gso;
+
+    /// <summary>GSO messages sent (each carried two or more datagrams).</summary>
+    public long GsoMessages => Volatile.Read(ref _gsoMessages);
 
     internal int Fd => _fd;
     public int Capacity => _capacity;
 
     /// <summary>Creates a UDP socket bound to address:port (host order). Port 0 lets the kernel choose.</summary>
-    public static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes = 4 << 20)
+    public static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes = 4 << 20, bool gso = true)
     {
         var fd = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK, 0);
         if (fd < 0) throw Errno.Exception("socket(AF_INET, SOCK_DGRAM)", Errno.Last);
@@ -55,7 +69,10 @@ internal sealed unsafe class UdpEndpoint : IDisposable
                 var e = Errno.Last;
                 throw Errno.Exception($"bind({FormatAddress(address)}:{port})", e);
             }
-            return new UdpEndpoint(handle, batchCapacity);
+            // A kernel that knows UDP_SEGMENT accepts it as a socket option (0 = per-message only).
+            int zero = 0;
+            bool gsoSupported = gso && LibC.setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(int)) == 0;
+            return new UdpEndpoint(handle, batchCapacity, gsoSupported);
         }
         catch
         {
@@ -117,35 +134,74 @@ internal sealed unsafe class UdpEndpoint : IDisposable
 
     /// <summary>
     /// Sends the listed slots, each to its Addresses/Ports entry, with as few sendmmsg calls as the
-    /// kernel allows. Returns how many failed (a failing datagram is skipped, never retried).
+    /// kernel allows; runs of equal-length datagrams to one peer share a GSO message. Returns how many
+    /// datagrams failed (a failing message is skipped, never retried, unless GSO itself was refused).
     /// </summary>
     public int SendBatch(PacketBatch batch, ReadOnlySpan<int> slots)
     {
         int failures = 0;
         int start = 0;
-        int bound = slots.Length * 2 + 4; // every pass sends or skips at least one datagram
+        int bound = slots.Length * 2 + 4; // every pass sends or skips at least one message
         while (start < slots.Length && bound-- > 0)
         {
-            int n = Math.Min(slots.Length - start, _capacity);
-            for (int i = 0; i < n; i++)
+            // Build messages from slots[start..]: message k covers slots[first[k] .. first[k] + count[k]).
+            int msgCount = 0, iov = 0, i = start;
+            while (i < slots.Length && msgCount < _capacity && iov < _capacity)
             {
-                int s = slots[start + i];
-                _iovs[i].Base = batch.SlotPointer(s);
-                _iovs[i].Length = (nuint)batch.Lengths[s];
-                _addrs[i].Family = (ushort)(int)LibC.AF_INET;
-                _addrs[i].PortBE = BinaryPrimitives.ReverseEndianness(batch.Ports[s]);
-                _addrs[i].AddrBE = BinaryPrimitives.ReverseEndianness(batch.Addresses[s]);
-                _addrs[i].Zero = 0;
-                ref var h = ref _msgs[i].Hdr;
-                h.Name = &_addrs[i];
+                int s = slots[i];
+                int len = batch.Lengths[s];
+                uint addr = batch.Addresses[s];
+                ushort port = batch.Ports[s];
+                int count = 1, total = len;
+                if (_gso)
+                {
+                    // Equal sizes; only the last datagram of a run may be shorter (then the run ends).
+                    while (i + count < slots.Length && count < UdpMaxSegments && iov + count < _capacity)
+                    {
+                        int t = slots[i + count];
+                        int tl = batch.Lengths[t];
+                        if (batch.Addresses[t] != addr || batch.Ports[t] != port || tl > len || total + tl > UdpMaxPayload) break;
+                        total += tl;
+                        count++;
+                        if (tl < len) break;
+                    }
+                }
+                for (int j = 0; j < count; j++)
+                {
+                    int t = slots[i + j];
+                    _iovs[iov + j].Base = batch.SlotPointer(t);
+                    _iovs[iov + j].Length = (nuint)batch.Lengths[t];
+                }
+                _addrs[msgCount].Family = (ushort)(int)LibC.AF_INET;
+                _addrs[msgCount].PortBE = BinaryPrimitives.ReverseEndianness(port);
+                _addrs[msgCount].AddrBE = BinaryPrimitives.ReverseEndianness(addr);
+                _addrs[msgCount].Zero = 0;
+                ref var h = ref _msgs[msgCount].Hdr;
+                h.Name = &_addrs[msgCount];
                 h.NameLen = (uint)sizeof(SockAddrIn);
-                h.Iov = &_iovs[i];
-                h.IovLen = 1;
-                h.Control = null;
-                h.ControlLen = 0;
+                h.Iov = &_iovs[iov];
+                h.IovLen = (nuint)count;
+                if (count > 1)
+                {
+                    _cmsgs[msgCount].Len = (nuint)(sizeof(nuint) + 2 * sizeof(int) + sizeof(ushort));
+                    _cmsgs[msgCount].Level = SOL_UDP;
+                    _cmsgs[msgCount].Type = UDP_SEGMENT;
+                    _cmsgs[msgCount].GsoSize = (ushort)len;
+                    h.Control = &_cmsgs[msgCount];
+                    h.ControlLen = (nuint)sizeof(SegmentCmsg);
+                }
+                else
+                {
+                    h.Control = null;
+                    h.ControlLen = 0;
+                }
                 h.Flags = 0;
+                msgCount++;
+                iov += count;
+                i += count;
             }
-            int sent = SendMMsg(_fd, _msgs, (uint)n, 0);
+
+            int sent = SendMMsg(_fd, _msgs, (uint)msgCount, 0);
             if (sent < 0)
             {
                 var e = LastError;
@@ -155,11 +211,24 @@ internal sealed unsafe class UdpEndpoint : IDisposable
                     // Socket buffer full: wait briefly for room rather than dropping a whole batch.
                     if (WaitWritable(10)) continue;
                 }
-                failures++; // the first datagram of this pass is the one the kernel refused
-                start++;
+                int carried = (int)_msgs[0].Hdr.IovLen;
+                if (carried > 1 && (e == EIO || e == EINVAL))
+                {
+                    // The path cannot take GSO (no checksum offload, or a route MTU below the
+                    // segment size): send datagram by datagram from now on. Nothing was sent.
+                    _gso = false;
+                    continue;
+                }
+                failures += carried; // the first message of this pass is the one the kernel refused
+                start += carried;
                 continue;
             }
-            start += sent;
+            for (int k = 0; k < sent; k++)
+            {
+                int carried = (int)_msgs[k].Hdr.IovLen;
+                if (carried > 1) _gsoMessages++;
+                start += carried;
+            }
         }
         return failures + (slots.Length - start);
     }
@@ -183,5 +252,6 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         NativeMemory.Free(_msgs);
         NativeMemory.Free(_iovs);
         NativeMemory.Free(_addrs);
+        NativeMemory.Free(_cmsgs);
     }
 }

@@ -16,6 +16,9 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
 
     private readonly LinkConfigurator _links = links ?? new LinkConfigurator();
 
+    /// <summary>Set to N seconds to log datapath counters and GC counts every N s (diagnostics, benchmarks).</summary>
+    public const string StatsIntervalVariable = "FLANNELPS_DATAPATH_STATS_SECONDS";
+
     public string Type => "udp";
     public bool RequiresRoot => true;
 
@@ -54,7 +57,7 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
             routeAdded = _links.AddRoute(network, tunName);
             cancellationToken.ThrowIfCancellationRequested();
 
-            forwarder = new UdpForwarder(tun, udp, new RouteTable(), lease.Subnet.Address, mtu, log);
+            forwarder = new UdpForwarder(tun, udp, new RouteTable(), lease.Subnet.Address, mtu, log, statsInterval: StatsInterval());
             forwarder.Start();
             log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}");
             return Task.FromResult<IBackendNetwork>(new UdpNetwork(forwarder, _links, lease, network, routeAdded, (ushort)config.Port, log));
@@ -67,4 +70,9 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
             throw;
         }
     }
+
+    private static TimeSpan StatsInterval() =>
+        double.TryParse(Environment.GetEnvironmentVariable(StatsIntervalVariable), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
+            ? TimeSpan.FromSeconds(s)
+            : TimeSpan.Zero;
 }
