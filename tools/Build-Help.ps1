@@ -16,7 +16,7 @@ $ModulePath = (Resolve-Path $ModulePath).Path
 $module = Import-Module (Join-Path $ModulePath 'FlannelPS.psd1') -PassThru -Force
 [xml] $docs = Get-Content -Raw $DocXml
 $members = @{}
-foreach ($m in $docs.doc.members.member) { $members[$m.name] = ($m.summary.InnerText -replace '\s+', ' ').Trim() }
+foreach ($m in $docs.doc.members.member) { $members[$m.name] = ($m.SelectSingleNode("summary").InnerText -replace '\s+', ' ').Trim() }
 
 $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
 function Esc([string] $s) { [System.Security.SecurityElement]::Escape($s) }
