@@ -107,6 +107,15 @@ Describe 'flanneld (the drop-in command)' {
         (Invoke-Flanneld @('--subnet-lease-renew-margin=1440')).ExitCode | Should -Be 1
     }
 
+    It 'exits 1 with an E line when the node cannot start (unknown interface)' {
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
+        $run = Start-Flanneld @("--etcd-endpoints=$etcd", "--etcd-prefix=$prefix", '--iface=nosuch0', "--subnet-file=$subnetFile")
+        $run.Process.WaitForExit(30000) | Should -BeTrue
+        $run.Process.ExitCode | Should -Be 1
+        (Get-Content $run.Log)[-1] | Should -Match "^E\d{4} .* flanneld\] .*nosuch0"
+        Test-Path $subnetFile | Should -BeFalse
+    }
+
     It 'exits 2 on an unknown flag, with Go''s message and the usage' {
         $r = Invoke-Flanneld @('--kube-subnet-mgr')
         $r.ExitCode | Should -Be 2
