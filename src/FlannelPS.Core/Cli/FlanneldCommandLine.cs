@@ -117,6 +117,42 @@ public static class FlanneldCommandLine
         return new FlanneldParseResult(settings, 0, null);
     }
 
+    /// <summary>The flags that reproduce <paramref name="settings"/> when parsed (values equal to
+    /// flanneld's defaults are left out), as "-name=value" words in the flag table's order. The etcd
+    /// endpoints and prefix are left out when <paramref name="includeEtcdLocation"/> is false: the
+    /// service passes those through their own sysconfig variables.</summary>
+    public static IReadOnlyList<string> Format(FlanneldSettings settings, bool includeEtcdLocation = true)
+    {
+        var defaults = new FlanneldSettings();
+        var words = new List<string>();
+        void Add(string name, string? value, string? defaultValue)
+        {
+            if (value is not null && value != defaultValue) words.Add($"-{name}={value}");
+        }
+        static string Bool(bool b) => b ? "true" : "false";
+        static string Int(int n) => n.ToString(CultureInfo.InvariantCulture);
+        if (includeEtcdLocation)
+        {
+            Add("etcd-endpoints", settings.EtcdEndpoints, defaults.EtcdEndpoints);
+            Add("etcd-prefix", settings.EtcdPrefix, defaults.EtcdPrefix);
+        }
+        Add("etcd-keyfile", settings.EtcdKeyFile, null);
+        Add("etcd-certfile", settings.EtcdCertFile, null);
+        Add("etcd-cafile", settings.EtcdCAFile, null);
+        Add("etcd-username", settings.EtcdUsername, null);
+        Add("etcd-password", settings.EtcdPassword, null);
+        foreach (var iface in settings.Iface) words.Add($"-iface={iface}");
+        Add("public-ip", settings.PublicIP, null);
+        Add("ip-masq", Bool(settings.IpMasq), Bool(defaults.IpMasq));
+        Add("subnet-file", settings.SubnetFile, defaults.SubnetFile);
+        Add("subnet-lease-renew-margin", Int(settings.SubnetLeaseRenewMargin), Int(defaults.SubnetLeaseRenewMargin));
+        Add("iptables-resync", Int(settings.IptablesResync), Int(defaults.IptablesResync));
+        Add("iptables-forward-rules", Bool(settings.IptablesForwardRules), Bool(defaults.IptablesForwardRules));
+        Add("healthz-ip", settings.HealthzIP, defaults.HealthzIP);
+        Add("healthz-port", Int(settings.HealthzPort), Int(defaults.HealthzPort));
+        return words;
+    }
+
     public static string Usage()
     {
         var sb = new StringBuilder("Usage: flanneld [OPTION]...\n");

@@ -137,7 +137,7 @@ public sealed class FlannelNode
 
         WriteSubnetFile(config, lease, network.Mtu);
         SetState(NodeState.Running);
-        if (_options.NotifySystemd && SystemdNotifier.Notify("READY=1")) _log.Info("Notified systemd: READY=1");
+        if (_options.NotifySystemd && SystemdNotifier.Notify("READY=1", log: _log)) _log.Info("Notified systemd: READY=1");
         _ready.TrySetResult();
 
         try

@@ -1,0 +1,234 @@
+# Install-/Uninstall-FlannelService against temp paths: the rendered unit and environment file, the
+# flag mapping, -WhatIf, idempotency, marked-file removal, systemd-analyze's check of the unit, the
+# FLANNEL_ETCD/FLANNEL_ETCD_KEY fallback of bin/flanneld-start, and a real node started the way the
+# unit starts it. This host's PID 1 is not systemd, so systemctl enable/start is not exercised here
+# (Core's xunit tests cover the systemctl sequence with a recording runner).
+BeforeAll {
+    Import-Module $env:FLANNELPS_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+    $script:bin = Join-Path (Split-Path $env:FLANNELPS_MODULE) 'bin'
+    $script:root = Join-Path ([IO.Path]::GetTempPath()) "fpsv-service-$PID"
+    $script:systemdRuns = Test-Path /run/systemd/system
+}
+
+AfterAll {
+    Remove-Item $root -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Install-FlannelService / Uninstall-FlannelService' {
+    BeforeEach {
+        $script:dir = Join-Path $root ([guid]::NewGuid().ToString('n').Substring(0, 8))
+        New-Item -ItemType Directory $dir -Force | Out-Null
+        $script:paths = @{ UnitPath = (Join-Path $dir 'flanneld.service'); EnvironmentFilePath = (Join-Path $dir 'sysconfig/flanneld') }
+    }
+
+    It 'maps the parameters onto the sysconfig variables and FLANNEL_OPTIONS, and renders the unit' -Skip:$systemdRuns {
+        $svc = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379, http://192.0.2.3:2379 -EtcdPrefix /atomic.io/network `
+            -Interface eth1 -PublicIP 198.51.100.7 -IpMasq -SubnetFile /run/flannel/x.env -SubnetLeaseRenewMargin 30 `
+            -IptablesResyncSec 9 -NoIptablesForwardRules -HealthzPort 8471 -AdditionalOption '-v=2' -PwshCommand /usr/bin/pwsh `
+            @paths -WarningVariable warn -WarningAction SilentlyContinue
+        $svc.Changed | Should -BeTrue
+        $svc.SystemdRunning | Should -BeFalse
+        $svc.Enabled | Should -BeFalse
+        $warn | Should -HaveCount 1
+        "$warn" | Should -Match 'systemd is not running on this host'
+        "$warn" | Should -Match ([regex]::Escape("set -a; . $($paths.EnvironmentFilePath); sh $bin/flanneld-start `$FLANNEL_OPTIONS"))
+
+        $envText = Get-Content $paths.EnvironmentFilePath -Raw
+        $vars = ($envText -split "`n") | Where-Object { $_ -and -not $_.StartsWith('#') }
+        $vars | Should -Be @(
+            'FLANNEL_ETCD_ENDPOINTS="http://192.0.2.2:2379,http://192.0.2.3:2379"'
+            'FLANNEL_ETCD_PREFIX="/atomic.io/network"'
+            'FLANNEL_OPTIONS="-iface=eth1 -public-ip=198.51.100.7 -ip-masq=true -subnet-file=/run/flannel/x.env -subnet-lease-renew-margin=30 -iptables-resync=9 -iptables-forward-rules=false -healthz-port=8471 -v=2"'
+            'FLANNELPS_PWSH="/usr/bin/pwsh"'
+        )
+        $envText | Should -BeExactly $svc.EnvironmentContent
+        $envText | Should -Match '^# Written by FlannelPS \(Install-FlannelService\)'
+
+        $unit = Get-Content $paths.UnitPath -Raw
+        $unit | Should -BeExactly $svc.UnitContent
+        $lines = $unit -split "`n"
+        foreach ($l in 'Type=notify', 'NotifyAccess=all', 'Restart=always', 'Before=docker.service', 'After=network-online.target etcd.service',
+            "EnvironmentFile=-$($paths.EnvironmentFilePath)", "ExecStart=/bin/sh $bin/flanneld-start `$FLANNEL_OPTIONS", 'WantedBy=multi-user.target') {
+            $lines | Should -Contain $l
+        }
+        Test-Path (Join-Path $bin 'flanneld-start') | Should -BeTrue
+        (Get-Item $paths.UnitPath).UnixMode | Should -Be '-rw-r--r--'
+    }
+
+    It 'records the pwsh it runs in, and a second identical install changes nothing' -Skip:$systemdRuns {
+        $first = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 @paths -WarningAction SilentlyContinue
+        (Get-Content $paths.EnvironmentFilePath) -match '^FLANNELPS_PWSH=' | Should -HaveCount 1
+        $stamp = (Get-Item $paths.UnitPath).LastWriteTimeUtc
+        Start-Sleep -Milliseconds 50
+        $again = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 @paths -WarningAction SilentlyContinue
+        $again.Changed | Should -BeFalse
+        $again.FilesWritten | Should -BeNullOrEmpty
+        (Get-Item $paths.UnitPath).LastWriteTimeUtc | Should -Be $stamp
+        $again.UnitContent | Should -BeExactly $first.UnitContent
+    }
+
+    It 'refuses flanneld options flanneld would reject, before writing anything' {
+        { Install-FlannelService -AdditionalOption '-kube-subnet-mgr' @paths -ErrorAction Stop } |
+            Should -Throw -ErrorId 'FlannelServiceInvalidOption,FlannelPS.Commands.InstallFlannelServiceCommand'
+        { Install-FlannelService -Interface 'a b' @paths -ErrorAction Stop } |
+            Should -Throw -ErrorId 'FlannelServiceInvalidValue,FlannelPS.Commands.InstallFlannelServiceCommand'
+        { Install-FlannelService -SubnetLeaseRenewMargin 0 @paths -ErrorAction Stop } | Should -Throw
+        Test-Path $paths.UnitPath | Should -BeFalse
+        Test-Path $paths.EnvironmentFilePath | Should -BeFalse
+    }
+
+    It '-WhatIf prints both files and writes neither' {
+        $pwsh = Get-PwshInvocation
+        $script = "Import-Module '$env:FLANNELPS_MODULE'; Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 -IpMasq -UnitPath '$($paths.UnitPath)' -EnvironmentFilePath '$($paths.EnvironmentFilePath)' -WhatIf"
+        $out = (& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script 2>&1) -join "`n"
+        $LASTEXITCODE | Should -Be 0
+        $out | Should -Match ([regex]::Escape("What if: Write '$($paths.EnvironmentFilePath)' with:"))
+        $out | Should -Match ([regex]::Escape("What if: Write '$($paths.UnitPath)' with:"))
+        $out | Should -Match 'FLANNEL_OPTIONS="-ip-masq=true"'
+        $out | Should -Match 'Type=notify'
+        Test-Path $paths.UnitPath | Should -BeFalse
+        Test-Path $paths.EnvironmentFilePath | Should -BeFalse
+    }
+
+    It 'passes systemd''s own unit check (systemd-analyze verify)' {
+        if (-not (Get-Command systemd-analyze -ErrorAction SilentlyContinue)) { Set-ItResult -Skipped -Because 'systemd-analyze is not installed'; return }
+        Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 -IpMasq @paths -NoStart -WarningAction SilentlyContinue | Out-Null
+        $out = & systemd-analyze verify $paths.UnitPath 2>&1
+        $LASTEXITCODE | Should -Be 0
+        # verify exits 0 even for bad settings; it reports them on stderr.
+        $out | Where-Object { "$_" -match [regex]::Escape($paths.UnitPath) } | Should -BeNullOrEmpty
+
+        # The check is real: a unit with a broken type is reported.
+        $bad = Join-Path $dir 'broken.service'
+        (Get-Content $paths.UnitPath -Raw) -replace 'Type=notify', 'Type=notifyy' | Set-Content $bad -NoNewline
+        "$(& systemd-analyze verify $bad 2>&1)" | Should -Match 'Failed to parse service type'
+    }
+
+    It 'removes exactly what it wrote, leaves other files, and a second uninstall does nothing' -Skip:$systemdRuns {
+        Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 @paths -WarningAction SilentlyContinue | Out-Null
+        $neighbour = Join-Path $dir 'docker.service'
+        Set-Content $neighbour '[Unit]'
+        $removed = Uninstall-FlannelService @paths -PassThru -Confirm:$false
+        @($removed.FilesRemoved) | Should -Be @($paths.UnitPath, $paths.EnvironmentFilePath)
+        Test-Path $paths.UnitPath | Should -BeFalse
+        Test-Path $paths.EnvironmentFilePath | Should -BeFalse
+        Test-Path $neighbour | Should -BeTrue
+        Uninstall-FlannelService @paths -PassThru -Confirm:$false | Should -BeNullOrEmpty
+    }
+
+    It 'leaves a file it did not write unless -Force' {
+        New-Item -ItemType Directory (Split-Path $paths.EnvironmentFilePath) -Force | Out-Null
+        Set-Content $paths.EnvironmentFilePath 'FLANNEL_ETCD="http://127.0.0.1:2379"'
+        { Install-FlannelService @paths -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId 'FlannelServiceFileNotOwned,FlannelPS.Commands.InstallFlannelServiceCommand'
+        { Uninstall-FlannelService @paths -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'FlannelServiceFileNotOwned,FlannelPS.Commands.UninstallFlannelServiceCommand'
+        Get-Content $paths.EnvironmentFilePath | Should -Be 'FLANNEL_ETCD="http://127.0.0.1:2379"'
+        Uninstall-FlannelService @paths -Force -Confirm:$false
+        Test-Path $paths.EnvironmentFilePath | Should -BeFalse
+    }
+
+    It 'has help: synopsis, examples and parameter descriptions' {
+        foreach ($name in 'Install-FlannelService', 'Uninstall-FlannelService') {
+            $help = Get-Help $name -Full
+            $help.Synopsis | Should -Not -BeNullOrEmpty
+            $help.Synopsis | Should -Not -Match '^\s*Install-FlannelService \['
+            @($help.Examples.Example).Count | Should -BeGreaterThan 0
+        }
+        (Get-Help Install-FlannelService -Parameter EnvironmentFilePath).Description.Text | Should -Match 'EnvironmentFile='
+    }
+}
+
+Describe 'flanneld-start (the unit''s ExecStart)' {
+    BeforeAll {
+        # A stand-in for pwsh that prints the arguments flanneld would parse: the shell path alone.
+        $script:stub = Join-Path $root 'stub-pwsh.sh'
+        New-Item -ItemType Directory $root -Force | Out-Null
+        Set-Content $stub -Value @'
+i=0
+while [ "$i" -lt "$_FLANNELD_ARGC" ]; do eval "printf '%s\n' \"\$_FLANNELD_ARG_$i\""; i=$((i + 1)); done
+'@
+        function Get-StartArgs([hashtable] $Environment, [string[]] $Options = @()) {
+            $psi = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
+            $psi.ArgumentList.Add((Join-Path $bin 'flanneld-start'))
+            foreach ($o in $Options) { $psi.ArgumentList.Add($o) }
+            $psi.RedirectStandardOutput = $true
+            $psi.UseShellExecute = $false
+            foreach ($n in 'FLANNEL_ETCD_ENDPOINTS', 'FLANNEL_ETCD', 'FLANNEL_ETCD_PREFIX', 'FLANNEL_ETCD_KEY') { $psi.Environment.Remove($n) | Out-Null }
+            $psi.Environment['FLANNELPS_PWSH'] = "/bin/sh $stub"
+            foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
+            $p = [Diagnostics.Process]::Start($psi)
+            $out = $p.StandardOutput.ReadToEnd()
+            $p.WaitForExit()
+            @($out -split "`n" | Where-Object { $_ })
+        }
+    }
+
+    It 'passes the newer sysconfig names first, then FLANNEL_OPTIONS' {
+        Get-StartArgs @{ FLANNEL_ETCD_ENDPOINTS = 'http://192.0.2.2:2379'; FLANNEL_ETCD_PREFIX = '/coreos.com/network'; FLANNEL_ETCD = 'http://old:2379'; FLANNEL_ETCD_KEY = '/atomic.io/network' } -Options '-ip-masq=true', '-iface=eth1' |
+            Should -Be @('-etcd-endpoints=http://192.0.2.2:2379', '-etcd-prefix=/coreos.com/network', '-ip-masq=true', '-iface=eth1')
+    }
+
+    It 'falls back to FLANNEL_ETCD and FLANNEL_ETCD_KEY when the newer names are empty (an rpm-era sysconfig)' {
+        Get-StartArgs @{ FLANNEL_ETCD_ENDPOINTS = ''; FLANNEL_ETCD = 'http://192.0.2.9:2379'; FLANNEL_ETCD_KEY = '/atomic.io/network' } |
+            Should -Be @('-etcd-endpoints=http://192.0.2.9:2379', '-etcd-prefix=/atomic.io/network')
+    }
+
+    It 'passes no etcd flag when neither name is set, so FLANNELD_* and the defaults apply' {
+        Get-StartArgs @{} -Options '-ip-masq=true' | Should -Be @('-ip-masq=true')
+    }
+}
+
+Describe 'The installed files run a real node the way systemd would' {
+    BeforeAll {
+        Assert-TestNamespace
+        $script:etcd = Get-TestEtcdEndpoint
+        $script:ul = New-TestUnderlay -Name "fpsw$PID".Substring(0, [Math]::Min(11, "fpsw$PID".Length)) -Address 192.0.2.131/24
+    }
+    AfterAll {
+        Remove-TestUnderlay $ul
+    }
+
+    It 'EnvironmentFile + ExecStart (rpm-era FLANNEL_ETCD_KEY): READY=1 after subnet.env, SIGTERM stops it with exit 0' {
+        $dir = Join-Path $root "run-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        New-Item -ItemType Directory $dir -Force | Out-Null
+        $prefix = New-TestPrefix 'service'
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
+        $subnetFile = Join-Path $dir 'subnet.env'
+        $envFile = Join-Path $dir 'flanneld'
+        $svc = Install-FlannelService -EtcdEndpoint $etcd -EtcdPrefix '/ignored' -Interface $ul -PublicIP 192.0.2.131 -IpMasq -SubnetFile $subnetFile `
+            -UnitPath (Join-Path $dir 'flanneld.service') -EnvironmentFilePath $envFile -NoStart -WarningAction SilentlyContinue
+        # An operator edits the file rpm-style: the newer name emptied, the older one set.
+        (Get-Content $envFile -Raw) -replace 'FLANNEL_ETCD_PREFIX="/ignored"', "FLANNEL_ETCD_PREFIX=`"`"`nFLANNEL_ETCD_KEY=`"$prefix`"" | Set-Content $envFile -NoNewline
+
+        $sockPath = Join-Path $dir 'notify.sock'
+        $sock = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Dgram, [Net.Sockets.ProtocolType]::Unspecified)
+        $sock.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new($sockPath))
+        # systemd: load EnvironmentFile=, then run ExecStart with $FLANNEL_OPTIONS split at whitespace.
+        $exec = $svc.ExecStart
+        $psi = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
+        foreach ($a in '-c', "set -a; . '$envFile'; set +a; exec $exec") { $psi.ArgumentList.Add($a) }
+        $psi.UseShellExecute = $false
+        $psi.RedirectStandardError = $true
+        $psi.Environment['NOTIFY_SOCKET'] = $sockPath
+        $proc = [Diagnostics.Process]::Start($psi)
+        $stderr = $proc.StandardError.ReadToEndAsync()
+        try {
+            $sock.Poll(40000000, [Net.Sockets.SelectMode]::SelectRead) | Should -BeTrue -Because 'READY=1 within 40 s'
+            $ready = Test-Path $subnetFile
+            $buffer = [byte[]]::new(64)
+            [Text.Encoding]::UTF8.GetString($buffer, 0, $sock.Receive($buffer)) | Should -BeExactly 'READY=1'
+            $ready | Should -BeTrue
+            Get-Content $subnetFile | Should -Contain 'FLANNEL_IPMASQ=true'
+            (Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $prefix).PublicIP | Should -Be '192.0.2.131'
+            & kill -TERM $proc.Id
+            $proc.WaitForExit(20000) | Should -BeTrue
+            $proc.ExitCode | Should -Be 0
+            $stderr.Result | Should -Match 'Exiting cleanly\.\.\.'
+        }
+        finally {
+            if (-not $proc.HasExited) { $proc.Kill(); $proc.WaitForExit(5000) | Out-Null }
+            $sock.Dispose()
+        }
+    }
+}
