@@ -230,6 +230,9 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
             "FLANNEL_NETWORK=10.0.0.0/16`nFLANNEL_SUBNET=$($SubnetEnvs.h1.FLANNEL_SUBNET)`nFLANNEL_MTU=1472`nFLANNEL_IPMASQ=true`n")
         [IO.File]::ReadAllText($Nodes.h2.SubnetFile) | Should -BeExactly (
             "FLANNEL_NETWORK=10.0.0.0/16`nFLANNEL_SUBNET=$($SubnetEnvs.h2.FLANNEL_SUBNET)`nFLANNEL_MTU=1472`nFLANNEL_IPMASQ=false`n")
+        # A full-MTU inner packet (1444 + 8 ICMP + 20 IP = 1472, DF set) crosses: 1500 on the wire.
+        (Invoke-Tb $C1.Namespace @('ping', '-n', '-M', 'do', '-s', '1444', '-c', '2', '-i', '0.2', '-W', '1', $C2.Address)).Output |
+            Should -Match '2 received'
         $SubnetEnvs.h1.FLANNEL_SUBNET | Should -Match '^10\.0\.\d+\.1/24$'
         $SubnetEnvs.h1.FLANNEL_SUBNET | Should -Not -Be $SubnetEnvs.h2.FLANNEL_SUBNET
     }
@@ -303,6 +306,7 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
     It 'makes a host unreachable when its node stops (SIGTERM) while the others keep talking' {
         $c3 = Get-Container h3
         Stop-NodeGracefully $Nodes.h3 | Should -BeTrue -Because 'the node stops cleanly on SIGTERM'
+        Get-Content -Raw $Nodes.h3.LogFile | Should -Match 'State: Stopped'
         Get-Content -Raw $Nodes.h3.LogFile | Should -Not -Match 'Exception'
         (Invoke-Tb h3 @('ip', 'link', 'show', 'flannel0')).ExitCode | Should -Not -Be 0 -Because 'the TUN goes away with the node'
         (Invoke-Ping $C1.Namespace $c3.Address 2).Output | Should -Match '2 packets transmitted, 0 received'
