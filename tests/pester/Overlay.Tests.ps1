@@ -278,6 +278,19 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
         Get-FlannelRules h2 filter | Should -BeExactly (Get-ExpectedFilterRules)
     }
 
+    It 'masquerades traffic leaving the overlay on the -IpMasq host only, and not overlay traffic' {
+        # The underlay gateway has no route back to 10.0.0.0/16: only a masqueraded ping returns.
+        (Invoke-Ping $C1.Namespace $tb.UnderlayGateway 2).Output | Should -Match '2 received'
+        (Invoke-Ping $C2.Namespace $tb.UnderlayGateway 2).Output | Should -Match '2 packets transmitted, 0 received'
+        # Overlay to overlay keeps the container's own source address (the RETURN rules).
+        $cap = Start-Capture $Nodes.h2.Namespace @('-i', 'docker0', '-l', '-c', '1', 'icmp[icmptype] == 8') 'tcpdump-src'
+        $null = Invoke-Ping $C1.Namespace $C2.Address 1
+        Wait-FlannelTestbedCondition -Description 'the echo request on h2''s docker0' -TimeoutSeconds 10 -Condition {
+            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
+        } | Out-Null
+        Get-Content -Raw $cap.LogFile | Should -Match ('IP {0} > {1}: ICMP echo request' -f [regex]::Escape($C1.Address), [regex]::Escape($C2.Address))
+    }
+
     It 'puts deleted rules back within the 5 s resync' {
         $nat = Get-ExpectedNatRules (Get-LeaseSubnet $SubnetEnvs.h1) $RandomFully
         $rf = if ($RandomFully) { @('--random-fully') } else { @() }
