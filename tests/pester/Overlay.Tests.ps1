@@ -394,12 +394,15 @@ $r | ConvertTo-Json -Depth 5 -Compress
         Write-Host "Stop-Job took $($j.StopMs) ms"
     }
 
-    It 'keeps its subnet and rules across a node restart, and traffic returns' {
+    It 'keeps its subnet (from the subnet file) and rules across a node restart, and traffic returns' {
         $before = $SubnetEnvs.h1.FLANNEL_SUBNET
         Stop-NodeGracefully $Nodes.h1 | Should -BeTrue
         (Invoke-Ping $C2.Namespace $C1.Address 1).ExitCode | Should -Not -Be 0 -Because 'h1 has no datapath while its node is down'
         # HEAD leaves the rules in place on stop.
         Get-FlannelRules h1 filter | Should -BeExactly (Get-ExpectedFilterRules)
+        # The lease expires while the node is down: only the subnet file can bring the subnet back
+        # (spec §2.3: previous subnet.env subnet when free), not the lease found by PublicIP.
+        Invoke-TbEtcdctl @('del', "$Prefix/subnets/$((Get-LeaseSubnet $SubnetEnvs.h1) -replace '/', '-')") | Should -Be '1'
         $null = Start-Node h1 '-IpMasq'
         $again = Wait-FlannelTestbedNode -Node $Nodes.h1 -TimeoutSeconds 90
         $again.FLANNEL_SUBNET | Should -BeExactly $before
