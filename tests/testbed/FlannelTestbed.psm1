@@ -441,6 +441,100 @@ function Add-FlannelTestbedContainer {
     }
 }
 
+#region FlannelPS nodes on testbed hosts
+
+function Get-FlannelTestbedSubnetEnv {
+    <#
+    .SYNOPSIS
+        Reads a subnet.env (KEY=VALUE lines) into an ordered hashtable; $null when the file is
+        absent or not yet complete (no FLANNEL_MTU line, which flannel writes after the subnet).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.Specialized.OrderedDictionary])]
+    param([Parameter(Mandatory)] [string] $Path)
+    if (-not (Test-Path -LiteralPath $Path)) { return $null }
+    $values = [ordered]@{}
+    foreach ($line in [System.IO.File]::ReadAllLines($Path)) {
+        $k, $v = $line -split '=', 2
+        if ($k) { $values[$k] = $v }
+    }
+    if (-not $values.Contains('FLANNEL_MTU')) { return $null }
+    $values
+}
+
+function Start-FlannelTestbedNode {
+    <#
+    .SYNOPSIS
+        Starts a FlannelPS node (Start-FlannelNode -Wait in its own pwsh) inside a testbed host,
+        with that host's own subnet file (/run is shared by all namespaces), logging node events.
+    .DESCRIPTION
+        The node talks to the testbed's etcd. -Module is the FlannelPS manifest to import
+        (default $env:FLANNELPS_MODULE). -ArgumentList is appended to Start-FlannelNode as
+        PowerShell text (e.g. '-IpMasq'). Wait for it with Wait-FlannelTestbedNode; stop it with
+        Stop-FlannelTestbedProcess (SIGTERM, which the node handles as a clean stop).
+    .OUTPUTS
+        The process record of Start-FlannelTestbedProcess plus HostName and SubnetFile.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)] [psobject] $Testbed,
+        [Parameter(Mandatory)] [string] $HostName,
+        [string] $Module = $env:FLANNELPS_MODULE,
+        [string] $ArgumentList = '',
+        [string] $SubnetFile
+    )
+    $h = $Testbed.Hosts | Where-Object Name -EQ $HostName
+    if (-not $h) { throw "Testbed '$($Testbed.Name)' has no host '$HostName'." }
+    if (-not $Module -or -not (Test-Path -LiteralPath $Module)) { throw "FlannelPS module '$Module' not found: pass -Module or set FLANNELPS_MODULE." }
+    if (-not $Testbed.EtcdEndpoint) { throw "Testbed '$($Testbed.Name)' has no etcd." }
+    if (-not $SubnetFile) { $SubnetFile = $h.SubnetFile }
+    $q = { param($s) "'" + ($s -replace "'", "''") + "'" }
+    $script = "Import-Module $(& $q $Module); Start-FlannelNode -EtcdEndpoint $($Testbed.EtcdEndpoint) -SubnetFile $(& $q $SubnetFile) $ArgumentList -Wait | ForEach-Object Message"
+    $p = Start-FlannelTestbedProcess -Testbed $Testbed -Namespace $h.Namespace -Name flannel -Command (
+        (Get-TbPwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -Environment @{ NO_COLOR = '1' }
+    $p | Add-Member -NotePropertyName HostName -NotePropertyValue $HostName
+    $p | Add-Member -NotePropertyName SubnetFile -NotePropertyValue $SubnetFile
+    $p
+}
+
+function Wait-FlannelTestbedNode {
+    <#
+    .SYNOPSIS
+        Waits until a node from Start-FlannelTestbedNode reports State: Running and its subnet.env
+        is complete; returns the subnet.env values. Fails at once, with the log tail, when the
+        node process exits.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.Specialized.OrderedDictionary])]
+    param(
+        [Parameter(Mandatory, ValueFromPipeline)] [psobject] $Node,
+        [ValidateRange(1, 600)] [int] $TimeoutSeconds = 60
+    )
+    process {
+        try {
+            Wait-FlannelTestbedCondition -Description "the node in $($Node.Namespace) to run" -TimeoutSeconds $TimeoutSeconds -IntervalMilliseconds 200 -Condition {
+                $log = if (Test-Path -LiteralPath $Node.LogFile) { [System.IO.File]::ReadAllText($Node.LogFile) } else { '' }
+                if (-not (Test-TbProcessAlive $Node.Pid)) { throw "the node exited. Log:`n$log" }
+                if ($log -match 'State: Running') { Get-FlannelTestbedSubnetEnv -Path $Node.SubnetFile }
+            }
+        }
+        catch {
+            $tail = if (Test-Path -LiteralPath $Node.LogFile) { (Get-Content -Tail 20 -LiteralPath $Node.LogFile) -join "`n" } else { '(no log)' }
+            throw "Node in $($Node.Namespace) not running: $($_.Exception.Message)`nLog tail:`n$tail"
+        }
+    }
+}
+
+# How to start another pwsh like this one: pwsh runs as a local dotnet tool (dotnet pwsh.dll).
+function Get-TbPwshCommand {
+    $exe = [Environment]::ProcessPath
+    if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
+    @($exe)
+}
+
+#endregion
+
 function Remove-FlannelTestbed {
     <#
     .SYNOPSIS
@@ -480,4 +574,4 @@ function Remove-FlannelTestbed {
 
 Export-ModuleMember -Function New-FlannelTestbed, Add-FlannelTestbedContainer, Remove-FlannelTestbed,
     Invoke-FlannelTestbedCommand, Start-FlannelTestbedProcess, Stop-FlannelTestbedProcess,
-    Wait-FlannelTestbedCondition
+    Wait-FlannelTestbedCondition, Get-FlannelTestbedSubnetEnv, Start-FlannelTestbedNode, Wait-FlannelTestbedNode
