@@ -9,16 +9,19 @@ public static class HostPrerequisites
     public const string TunDevicePath = "/dev/net/tun";
 
     /// <summary>Throws unless the process runs as root and /dev/net/tun exists.</summary>
-    public static void EnsureRootAndTun(string backendType = "udp")
+    public static void EnsureRootAndTun(string backendType = "udp") =>
+        EnsureRootAndTun(backendType, (uint)LibC.geteuid(), TunDevicePath);
+
+    /// <summary>The same check for a given effective uid and TUN device path (tests pass both in).</summary>
+    internal static void EnsureRootAndTun(string backendType, uint euid, string tunDevicePath)
     {
-        var euid = (uint)LibC.geteuid();
         if (euid != 0)
             throw new FlannelException("FlannelRootRequired", FlannelErrorCategory.PermissionDenied,
                 $"the {backendType} backend must run as root (effective uid is {euid}): it creates a TUN device, addresses and routes. Run as root, or use the alloc backend.",
                 euid);
-        if (!File.Exists(TunDevicePath))
+        if (!File.Exists(tunDevicePath))
             throw new FlannelException("FlannelTunUnavailable", FlannelErrorCategory.ResourceUnavailable,
-                $"{TunDevicePath} is missing: the {backendType} backend needs the tun driver. Load it with 'modprobe tun' (in a container, pass the device in with --device {TunDevicePath}).",
-                TunDevicePath);
+                $"{tunDevicePath} is missing: the {backendType} backend needs the tun driver. Load it with 'modprobe tun' (in a container, pass the device in with --device {tunDevicePath}).",
+                tunDevicePath);
     }
 }
