@@ -148,6 +148,12 @@ leg_cfwd() {
     ip -n "$ns" addr add "$(subnet_of "$i")/32" dev flannel0 || return 1
     ip -n "$ns" link set flannel0 mtu 1472 up || return 1
     ip -n "$ns" route add 10.0.0.0/16 dev flannel0 || return 1
+    # The forward rules every flannel node installs (spec §8): same netfilter work per packet as
+    # the FlannelPS hosts, so the comparison is of the forwarders, not of the rule sets.
+    ip netns exec "$ns" iptables -N FLANNEL-FWD || return 1
+    ip netns exec "$ns" iptables -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD || return 1
+    ip netns exec "$ns" iptables -A FLANNEL-FWD -s 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT || return 1
+    ip netns exec "$ns" iptables -A FLANNEL-FWD -d 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT || return 1
   done
   local b
   tb_add_containers "$tb" 1 "$(bridge_of 1)" 1472 >/dev/null || return 1
@@ -218,12 +224,37 @@ leg_flannelps() {
     csub[$i]=$(tb_add_containers "$tb" "$i" "$subnet" "$mtu") || return 1
   done
   fp_tb=$tb
+  # Warm-up parity with the C forwarder, which has none to do: a node that has just started is still
+  # JIT-compiling its startup code (measured: 100-250 ms of tiered-compilation CPU per node in the
+  # first seconds), which competes with the datapath threads for the 2 CPUs. Wait, bounded, until
+  # both nodes are quiet: under 2% of a CPU over one second.
+  fp_wait_quiet "$tb" 45
   on_transfer_start=fp_transfer_start on_transfer_end=fp_transfer_end \
     measure flannelps "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${csub[2]}"
   for i in 1 2; do
     sed -n 's/^VERBOSE: udp datapath stats: /  flannelps h'"$i"' at the end: /p' "$work/flannelps-h$i.log" | tail -1
   done
   tb_destroy "$tb"
+}
+
+# CPU time (clock ticks) of every process in the two host namespaces of testbed TB.
+fp_node_ticks() {
+  local p t=0 v
+  for p in $(ip netns pids "$(tb_ns_host "$1" 1)" 2>/dev/null) $(ip netns pids "$(tb_ns_host "$1" 2)" 2>/dev/null); do
+    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null)
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+# fp_wait_quiet TB SECONDS: waits until the nodes used < 2 ticks (2% of a CPU at 100 Hz) in a second.
+fp_wait_quiet() {
+  local tb=$1 deadline=$((SECONDS + $2)) a b waited=$SECONDS
+  while ((SECONDS < deadline)); do
+    a=$(fp_node_ticks "$tb"); sleep 1; b=$(fp_node_ticks "$tb")
+    if ((b - a < 2)); then echo "  nodes quiet after $((SECONDS - waited)) s"; return 0; fi
+  done
+  echo "  nodes still busy after $2 s (last second: $((b - a)) ticks); measuring anyway"
+  note[flannelps]="${note[flannelps]:-}nodes not quiet before the ping; "
 }
 
 # The latest datapath stats line of node I (see FLANNELPS_DATAPATH_STATS_SECONDS), after waiting

@@ -19,6 +19,9 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
     /// <summary>Set to N seconds to log datapath counters and GC counts every N s (diagnostics, benchmarks).</summary>
     public const string StatsIntervalVariable = "FLANNELPS_DATAPATH_STATS_SECONDS";
 
+    /// <summary>Overrides the datapath thread's scheduler slice, in microseconds (0 = leave the kernel default).</summary>
+    public const string SliceVariable = "FLANNELPS_DATAPATH_SLICE_US";
+
     public string Type => "udp";
     public bool RequiresRoot => true;
 
@@ -57,7 +60,8 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
             routeAdded = _links.AddRoute(network, tunName);
             cancellationToken.ThrowIfCancellationRequested();
 
-            forwarder = new UdpForwarder(tun, udp, new RouteTable(), lease.Subnet.Address, mtu, log, statsInterval: StatsInterval());
+            forwarder = new UdpForwarder(tun, udp, new RouteTable(), lease.Subnet.Address, mtu, log, statsInterval: StatsInterval(),
+                slice: Microseconds(SliceVariable, UdpForwarder.DefaultSlice));
             forwarder.Start();
             log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}");
             return Task.FromResult<IBackendNetwork>(new UdpNetwork(forwarder, _links, lease, network, routeAdded, (ushort)config.Port, log));
@@ -70,6 +74,11 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
             throw;
         }
     }
+
+    private static TimeSpan Microseconds(string variable, TimeSpan fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var us)
+            ? TimeSpan.FromMicroseconds(Math.Min(us, 100_000))
+            : fallback;
 
     private static TimeSpan StatsInterval() =>
         double.TryParse(Environment.GetEnvironmentVariable(StatsIntervalVariable), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
