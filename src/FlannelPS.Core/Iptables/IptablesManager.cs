@@ -67,14 +67,36 @@ public sealed class IptablesManager
         Track(rules);
     }
 
-    /// <summary>Re-checks every applied set once; returns how many sets had to be re-added.</summary>
+    /// <summary>
+    /// Re-checks every applied set once; returns how many sets had to be re-added. A rule counts as
+    /// present when its table's `iptables -S` listing has it, so a healthy pass costs one iptables
+    /// run per table rather than one per rule; a rule the listing lacks is confirmed with -C first.
+    /// </summary>
     public int Resync()
     {
         IReadOnlyList<IptablesRule>[] sets;
         lock (_gate) sets = [.. _sets];
+        var listings = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         var repaired = 0;
-        foreach (var s in sets) if (Ensure(s)) repaired++;
+        foreach (var s in sets)
+        {
+            if (s.All(r => Listing(listings, r.Table).Contains(r.ToSaveString()) || Exists(r))) continue;
+            if (Ensure(s)) repaired++;
+        }
         return repaired;
+    }
+
+    private HashSet<string> Listing(Dictionary<string, HashSet<string>> listings, string table)
+    {
+        if (!listings.TryGetValue(table, out var lines))
+        {
+            var r = Run(["-t", table, "-S"]);
+            lines = r.ExitCode == 0
+                ? r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal)
+                : [];
+            listings[table] = lines;
+        }
+        return lines;
     }
 
     /// <summary>Resyncs every ResyncPeriod until cancelled; a failed pass is logged and retried next period.</summary>

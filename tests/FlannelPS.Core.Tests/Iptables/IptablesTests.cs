@@ -102,6 +102,34 @@ public sealed class IptablesManagerTests : IDisposable
     }
 
     [Fact]
+    public void A_healthy_resync_lists_each_table_once_instead_of_checking_every_rule()
+    {
+        var runner = new CountingRunner(new ProcessIptablesRunner(["ip", "netns", "exec", _ns.Name]));
+        var m = new IptablesManager(runner);
+        m.ApplyMasquerade(Network, Lease);
+        m.ApplyForward(Network);
+        runner.Calls.Clear();
+        Assert.Equal(0, m.Resync());
+        Assert.Equal(["-w 5 -t nat -S", "-w 5 -t filter -S"], runner.Calls);
+
+        // A rule deleted behind its back is still found and the set restored in order.
+        _ns.Exec("iptables", "-D", "FLANNEL-FWD", "-d", "10.0.0.0/16", "-m", "comment", "--comment", "flanneld forward", "-j", "ACCEPT").Ok("delete a rule");
+        Assert.Equal(1, m.Resync());
+        Assert.Equal(ExpectedFilter, Filter());
+        Assert.Equal(ExpectedNat, Nat());
+    }
+
+    private sealed class CountingRunner(IIptablesRunner inner) : IIptablesRunner
+    {
+        public List<string> Calls { get; } = [];
+        public IptablesResult Run(IReadOnlyList<string> args)
+        {
+            lock (Calls) Calls.Add(string.Join(' ', args));
+            return inner.Run(args);
+        }
+    }
+
+    [Fact]
     public async Task Resync_loop_restores_a_deleted_rule_in_order()
     {
         _m.ApplyMasquerade(Network, Lease);
