@@ -21,10 +21,13 @@ netns_etcd_start() {
   return 1
 }
 
+# Safe under `set -e` (callers' EXIT traps use it): no step's status may end the cleanup early.
 netns_etcd_stop() {
   local ns=$1
-  [[ -n "${NETNS_ETCD_PID:-}" ]] && kill "$NETNS_ETCD_PID" 2>/dev/null && wait "$NETNS_ETCD_PID" 2>/dev/null
-  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  return 0
+  if [[ -n "${NETNS_ETCD_PID:-}" ]]; then
+    kill "$NETNS_ETCD_PID" 2>/dev/null || true
+    wait "$NETNS_ETCD_PID" 2>/dev/null || true
+  fi
+  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
 }
