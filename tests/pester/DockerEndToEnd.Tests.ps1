@@ -62,7 +62,7 @@ Describe 'Docker on a FlannelPS overlay, end to end' -Tag 'Docker' -Skip:$skipDo
 
         $sw = [Diagnostics.Stopwatch]::StartNew()
         $script:tb = New-FlannelTestbed -Name "fpe2-$runId-d" -HostCount 2
-        (Invoke-FlannelTestbedCommand -Testbed $tb -Namespace etcd -Command 'etcdctl', "--endpoints=$($tb.EtcdLocalEndpoint)", 'put', '/coreos.com/network/config', '{"NetWork":"10.0.0.0/16"}') | Should -Match 'OK'
+        (Invoke-FlannelTestbedEtcdctl -Testbed $tb put /coreos.com/network/config '{"NetWork":"10.0.0.0/16"}') | Should -Match 'OK'
         # -IpMasq as the seed's flanneld: docker then gets --ip-masq=false.
         $script:Nodes = @{}
         foreach ($n in 'h1', 'h2') { $Nodes[$n] = Start-FlannelTestbedNode -Testbed $tb -HostName $n -Module $Module -ArgumentList '-IpMasq' }

@@ -22,7 +22,7 @@ BeforeAll {
     }
 
     function Invoke-TbEtcdctl([string[]] $Arguments) {
-        (Invoke-FlannelTestbedCommand -Testbed $tb -Namespace etcd -Command (@('etcdctl', "--endpoints=$($tb.EtcdLocalEndpoint)") + $Arguments)).TrimEnd("`n")
+        (Invoke-FlannelTestbedEtcdctl -Testbed $tb @Arguments).TrimEnd("`n")
     }
 
     # Bounded ping: -c packets, 1 s wait each. Returns {ExitCode, Output, Error}.

@@ -16,17 +16,10 @@ BeforeAll {
     $script:Ep = $tb.EtcdEndpoint
     $script:H1 = $tb.Hosts[0]
     $script:H2 = $tb.Hosts[1]
-    function Etcdctl { Invoke-FlannelTestbedCommand -Testbed $tb -Namespace etcd -Command (@('etcdctl', "--endpoints=$($tb.EtcdLocalEndpoint)") + $args) }
+    function Etcdctl { Invoke-FlannelTestbedEtcdctl -Testbed $tb @args }
     Etcdctl put /coreos.com/network/config '{"Network":"10.0.0.0/16"}' | Out-Null
-    foreach ($h in $tb.Hosts) {
-        $null = Start-FlannelTestbedProcess -Testbed $tb -Namespace $h.Name -Name node -Command (@($Pwsh) + @('-NoProfile', '-NonInteractive', '-c',
-            "Import-Module '$Module'; Start-FlannelNode -EtcdEndpoint $Ep -SubnetFile '$($h.SubnetFile)' -IptablesResyncSec 3600 -Wait"))
-    }
-    foreach ($h in $tb.Hosts) {
-        $null = Wait-FlannelTestbedCondition -Description "subnet.env of $($h.Name)" -TimeoutSeconds 60 -IntervalMilliseconds 200 -Condition {
-            (Test-Path $h.SubnetFile) -and ((Get-Content -Raw $h.SubnetFile) -match 'FLANNEL_MTU=')
-        }
-    }
+    $started = foreach ($h in $tb.Hosts) { Start-FlannelTestbedNode -Testbed $tb -HostName $h.Name -Module $Module -ArgumentList '-IptablesResyncSec 3600' }
+    $null = $started | Wait-FlannelTestbedNode
     function Get-EnvValue($h, $key) { ((Get-Content $h.SubnetFile | Where-Object { $_ -like "$key=*" }) -replace "^$key=", '') }
     $script:Bip1 = Get-EnvValue $H1 FLANNEL_SUBNET
     $script:S1 = $Bip1 -replace '\.1/24$', '.0/24'

@@ -14,17 +14,10 @@ BeforeAll {
     $script:Ep = $tb.EtcdEndpoint
     $script:H1 = $tb.Hosts[0]
     $script:H2 = $tb.Hosts[1]
-    Invoke-FlannelTestbedCommand -Testbed $tb -Namespace etcd -Command 'etcdctl', "--endpoints=$($tb.EtcdLocalEndpoint)", 'put',
-        '/coreos.com/network/config', '{"Network":"10.0.0.0/16"}' | Out-Null
-    foreach ($h in $tb.Hosts) {
-        $null = Start-FlannelTestbedProcess -Testbed $tb -Namespace $h.Name -Name node -Command (@($Pwsh) + @('-NoProfile', '-NonInteractive', '-c',
-            "Import-Module '$Module'; Start-FlannelNode -EtcdEndpoint $Ep -SubnetFile '$($h.SubnetFile)' -IptablesResyncSec 3600 -Wait"))
-    }
-    foreach ($h in $tb.Hosts) {
-        $null = Wait-FlannelTestbedCondition -Description "subnet.env of $($h.Name)" -TimeoutSeconds 60 -IntervalMilliseconds 200 -Condition {
-            (Test-Path $h.SubnetFile) -and ((Get-Content -Raw $h.SubnetFile) -match 'FLANNEL_MTU=')
-        }
-    }
+    Invoke-FlannelTestbedEtcdctl -Testbed $tb put /coreos.com/network/config '{"Network":"10.0.0.0/16"}' | Out-Null
+    # A long resync so a rule the tests delete stays deleted while they look.
+    $started = foreach ($h in $tb.Hosts) { Start-FlannelTestbedNode -Testbed $tb -HostName $h.Name -Module $Module -ArgumentList '-IptablesResyncSec 3600' }
+    $null = $started | Wait-FlannelTestbedNode
     function Get-Subnet($h) { ((Get-Content $h.SubnetFile | Where-Object { $_ -like 'FLANNEL_SUBNET=*' }) -replace '^FLANNEL_SUBNET=', '') -replace '\.1/24$', '.0/24' }
     $script:S1 = Get-Subnet $H1
     $script:S2 = Get-Subnet $H2

@@ -526,6 +526,21 @@ function Wait-FlannelTestbedNode {
     }
 }
 
+function Invoke-FlannelTestbedEtcdctl {
+    <#
+    .SYNOPSIS
+        Runs etcdctl (v3) against the testbed's etcd, inside the etcd namespace; returns its output.
+    .EXAMPLE
+        Invoke-FlannelTestbedEtcdctl -Testbed $tb put /coreos.com/network/config '{"Network":"10.0.0.0/16"}'
+    .NOTES
+        A simple function on purpose: etcdctl's own flags (-w json, --lease=...) pass through in $args
+        instead of binding to PowerShell's common parameters.
+    #>
+    param([psobject] $Testbed)  # no [Parameter] attribute: that would make it advanced and drop $args
+    if (-not $Testbed.EtcdLocalEndpoint) { throw "Invoke-FlannelTestbedEtcdctl needs -Testbed with an etcd." }
+    Invoke-FlannelTestbedCommand -Testbed $Testbed -Namespace etcd -Command (@('etcdctl', "--endpoints=$($Testbed.EtcdLocalEndpoint)") + [string[]] $args)
+}
+
 # How to start another pwsh like this one: pwsh runs as a local dotnet tool (dotnet pwsh.dll).
 function Get-TbPwshCommand {
     $exe = [Environment]::ProcessPath
@@ -572,6 +587,6 @@ function Remove-FlannelTestbed {
     }
 }
 
-Export-ModuleMember -Function New-FlannelTestbed, Add-FlannelTestbedContainer, Remove-FlannelTestbed,
+Export-ModuleMember -Function New-FlannelTestbed, Invoke-FlannelTestbedEtcdctl, Add-FlannelTestbedContainer, Remove-FlannelTestbed,
     Invoke-FlannelTestbedCommand, Start-FlannelTestbedProcess, Stop-FlannelTestbedProcess,
     Wait-FlannelTestbedCondition, Get-FlannelTestbedSubnetEnv, Start-FlannelTestbedNode, Wait-FlannelTestbedNode
