@@ -2,7 +2,6 @@
 // /etc/sysconfig/flanneld-style environment file, then enables and starts the service where systemd
 // runs. The logic lives in Core (Service/); this only gathers parameters and confirms.
 using System.Management.Automation;
-using System.Net;
 using FlannelPS.Core.Cli;
 using FlannelPS.Core.Registry;
 using FlannelPS.Core.Service;
@@ -128,7 +127,7 @@ public sealed class InstallFlannelServiceCommand : FlannelCmdlet
             EtcdCertFile = ResolveOptional(EtcdCertFile),
             EtcdKeyFile = ResolveOptional(EtcdKeyFile),
             EtcdUsername = EtcdCredential?.UserName,
-            EtcdPassword = EtcdCredential is { } c ? new NetworkCredential(string.Empty, c.Password).Password : null,
+            EtcdPassword = EtcdCredential is { } c ? EtcdCmdlet.PlainPassword(c) : null,
             Iface = Interface ?? [],
             PublicIP = PublicIP,
             IpMasq = IpMasq,

@@ -102,7 +102,7 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
     {
         var log = new DeferredLog();
         var node = FlannelNodeFactory.Create(options, etcd, log);
-        var job = new FlannelNodeJob(MyInvocation.Line, Name, node, log.MinimumLevel);
+        var job = new FlannelNodeJob(MyInvocation.Line, Name, node);
         log.Target = job;
         // As ThreadJob does: the session's job repository makes Get-Job, Receive-Job, Stop-Job,
         // Wait-Job and Remove-Job work with no job source adapter to register.
@@ -113,8 +113,7 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
 
     private void RunInForeground(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {
-        var log = new DeferredLog { Target = new CmdletLog(this) };
-        var node = FlannelNodeFactory.Create(options, etcd, log);
+        var node = FlannelNodeFactory.Create(options, etcd, new CmdletLog(this));
         node.EventRaised += Emit;
         // SIGTERM/SIGINT end the node like a normal return, so services see exit code 0.
         using var signalled = new CancellationTokenSource();

@@ -9,7 +9,7 @@ internal sealed class CmdletLog(FlannelCmdlet cmdlet) : ILog
 
     public void Write(LogLevel level, string message)
     {
-        if (level >= LogLevel.Warning) cmdlet.PostWarning(message);
-        else if (level >= LogLevel.Info) cmdlet.PostVerbose(message);
+        if (level >= LogLevel.Warning) cmdlet.EmitWarning(message);
+        else if (level >= LogLevel.Info) cmdlet.EmitVerbose(message);
     }
 }

@@ -17,12 +17,12 @@ public sealed class SubnetLeaseCompleter : IArgumentCompleter
         {
             string one => [one],
             IEnumerable many => many.Cast<object>().Select(o => o.ToString() ?? string.Empty).ToArray(),
-            _ => Environment.GetEnvironmentVariable("FLANNELD_ETCD_ENDPOINTS")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [EtcdOptions.DefaultEndpoint],
+            _ => EtcdCmdlet.DefaultEndpoints(),
         };
         var options = new EtcdOptions
         {
             Endpoints = endpoints,
-            Prefix = fakeBoundParameters["EtcdPrefix"] as string ?? Environment.GetEnvironmentVariable("FLANNELD_ETCD_PREFIX") ?? EtcdOptions.DefaultPrefix,
+            Prefix = fakeBoundParameters["EtcdPrefix"] as string ?? EtcdCmdlet.DefaultPrefix(),
             RequestTimeout = TimeSpan.FromSeconds(2),
         };
         string[] subnets;

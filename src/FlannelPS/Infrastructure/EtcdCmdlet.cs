@@ -42,13 +42,13 @@ public abstract class EtcdCmdlet : FlannelCmdlet
 
     protected EtcdOptions BuildEtcdOptions()
     {
-        var endpoints = EtcdEndpoint ?? EnvList("FLANNELD_ETCD_ENDPOINTS") ?? [EtcdOptions.DefaultEndpoint];
+        var endpoints = EtcdEndpoint ?? DefaultEndpoints();
         string? user = EtcdCredential?.UserName ?? Env("FLANNELD_ETCD_USERNAME");
-        string? password = EtcdCredential is { } c ? new NetworkCredential(string.Empty, c.Password).Password : Env("FLANNELD_ETCD_PASSWORD");
+        string? password = EtcdCredential is { } c ? PlainPassword(c) : Env("FLANNELD_ETCD_PASSWORD");
         return new EtcdOptions
         {
             Endpoints = endpoints.SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
-            Prefix = EtcdPrefix ?? Env("FLANNELD_ETCD_PREFIX") ?? EtcdOptions.DefaultPrefix,
+            Prefix = EtcdPrefix ?? DefaultPrefix(),
             CAFile = ResolvePath(EtcdCAFile ?? Env("FLANNELD_ETCD_CAFILE")),
             CertFile = ResolvePath(EtcdCertFile ?? Env("FLANNELD_ETCD_CERTFILE")),
             KeyFile = ResolvePath(EtcdKeyFile ?? Env("FLANNELD_ETCD_KEYFILE")),
@@ -63,6 +63,15 @@ public abstract class EtcdCmdlet : FlannelCmdlet
     /// <summary>Resolves a path against the current PowerShell location (not the process cwd).</summary>
     protected string? ResolvePath(string? path) =>
         string.IsNullOrEmpty(path) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+    /// <summary>The password a PSCredential holds, as etcd's auth needs it.</summary>
+    internal static string PlainPassword(PSCredential credential) => new NetworkCredential(string.Empty, credential.Password).Password;
+
+    /// <summary>Endpoints when -EtcdEndpoint is not given: FLANNELD_ETCD_ENDPOINTS, else flannel's default.</summary>
+    internal static string[] DefaultEndpoints() => EnvList("FLANNELD_ETCD_ENDPOINTS") ?? [EtcdOptions.DefaultEndpoint];
+
+    /// <summary>Prefix when -EtcdPrefix is not given: FLANNELD_ETCD_PREFIX, else /coreos.com/network.</summary>
+    internal static string DefaultPrefix() => Env("FLANNELD_ETCD_PREFIX") ?? EtcdOptions.DefaultPrefix;
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 

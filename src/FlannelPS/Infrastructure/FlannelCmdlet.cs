@@ -70,10 +70,8 @@ public abstract class FlannelCmdlet : PSCmdlet, IDisposable
 
     // Thread-safe forms of the pipeline calls, usable from the async body.
     protected void Emit(object? value) => OnPipeline(() => WriteObject(value));
-    protected void EmitVerbose(string text) => OnPipeline(() => WriteVerbose(text));
-    protected void EmitWarning(string text) => OnPipeline(() => WriteWarning(text));
-    internal void PostVerbose(string text) => EmitVerbose(text);
-    internal void PostWarning(string text) => EmitWarning(text);
+    protected internal void EmitVerbose(string text) => OnPipeline(() => WriteVerbose(text));
+    protected internal void EmitWarning(string text) => OnPipeline(() => WriteWarning(text));
     protected void EmitError(FlannelException ex) => OnPipeline(() => WriteError(ErrorMapper.ToErrorRecord(ex)));
     protected void EmitError(ErrorRecord record) => OnPipeline(() => WriteError(record));
     protected bool Confirm(string target, string action) => OnPipeline(() => ShouldProcess(target, action));

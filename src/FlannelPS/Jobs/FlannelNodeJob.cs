@@ -16,15 +16,15 @@ public sealed class FlannelNodeJob : Job2, ILog
     public const int MaxBufferedEvents = 1000;
 
     private readonly CancellationTokenSource _stop = new();
-    private readonly LogLevel _minimumLevel;
+    /// <summary>Node log lines below this level are not kept.</summary>
+    private const LogLevel MinimumLevel = LogLevel.Info;
     private Task? _run;
     private int _stopRaised;
 
-    internal FlannelNodeJob(string command, string name, FlannelNode node, LogLevel minimumLevel)
+    internal FlannelNodeJob(string command, string name, FlannelNode node)
         : base(command, name)
     {
         Node = node;
-        _minimumLevel = minimumLevel;
         PSJobTypeName = JobTypeName;
         node.EventRaised += OnNodeEvent;
     }
@@ -110,11 +110,11 @@ public sealed class FlannelNodeJob : Job2, ILog
     }
 
     // ILog: node log lines become the job's verbose/warning streams (bounded like the output).
-    bool ILog.IsEnabled(LogLevel level) => level >= _minimumLevel;
+    bool ILog.IsEnabled(LogLevel level) => level >= MinimumLevel;
 
     void ILog.Write(LogLevel level, string message)
     {
-        if (level < _minimumLevel) return;
+        if (level < MinimumLevel) return;
         var line = $"{DateTime.Now:HH:mm:ss} {message}";
         switch (level)
         {
