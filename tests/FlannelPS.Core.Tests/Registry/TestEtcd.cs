@@ -21,6 +21,16 @@ public static class TestEtcd
         return new EtcdOptions { Endpoints = [Endpoint], Prefix = prefix, RequestTimeout = timeout ?? TimeSpan.FromSeconds(5) };
     }
 
+    /// <summary>A fresh prefix for one test, deleted from etcd when the scope is disposed.</summary>
+    public static Scope NewScope(TimeSpan? timeout = null) => new(NewOptions(out var prefix, timeout), prefix);
+
+    public sealed class Scope(EtcdOptions options, string prefix) : IDisposable
+    {
+        public EtcdOptions Options { get; } = options;
+        public string Prefix { get; } = prefix;
+        public void Dispose() => DeletePrefix(Prefix);
+    }
+
     public static string Etcdctl(params string[] args)
     {
         var psi = new ProcessStartInfo("etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true };
