@@ -84,11 +84,9 @@ public sealed class FlannelNode
                 _log.Info($"Serving /healthz on {healthz.LocalEndpoint}");
             }
             await RunCoreAsync(cancellationToken).ConfigureAwait(false);
-            SetState(NodeState.Stopped);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            SetState(NodeState.Stopped);
             _ready.TrySetCanceled(cancellationToken);
         }
         catch (Exception ex)
@@ -101,8 +99,12 @@ public sealed class FlannelNode
         }
         finally
         {
+            // Stopped is said only once the TUN and its routes are really gone.
+            var failed = State == NodeState.Failed;
+            if (!failed) SetState(NodeState.Stopping);
             await StopNetworkAsync().ConfigureAwait(false);
             if (healthz is not null) await healthz.DisposeAsync().ConfigureAwait(false);
+            if (!failed) SetState(NodeState.Stopped);
         }
     }
 

@@ -3,7 +3,6 @@
 // The job adapts the node; it owns nothing but the cancellation and the output streams.
 using System.Management.Automation;
 using FlannelPS.Core.Diagnostics;
-using FlannelPS.Core.Errors;
 using FlannelPS.Core.Node;
 using FlannelPS.Infrastructure;
 
@@ -66,7 +65,7 @@ public sealed class FlannelNodeJob : Job2, ILog
         catch (Exception ex)
         {
             failure = ex;
-            var record = ex is FlannelException fe ? ErrorMapper.ToErrorRecord(fe) : new ErrorRecord(ex, "FlannelNodeFailed", ErrorCategory.NotSpecified, null);
+            var record = ErrorMapper.ToErrorRecord(ex, "FlannelNodeFailed", ErrorCategory.NotSpecified, null);
             Error.Add(record);
         }
         finally

@@ -22,7 +22,7 @@ public sealed class FlannelNodeTests : IDisposable
 
     private string SubnetFile => Path.Combine(_dir, "subnet.env");
 
-    private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false)
+    private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false, IBackend? backend = null)
     {
         var iface = new ExternalInterface("eth0", 2, Ip4.Parse(publicIp), Ip4.Parse(publicIp), 1500);
         var node = new FlannelNode(
@@ -30,7 +30,7 @@ public sealed class FlannelNodeTests : IDisposable
             new NodeDependencies
             {
                 Registry = _registry,
-                Backends = new BackendRegistry().Add("alloc", () => new AllocBackend()),
+                Backends = new BackendRegistry().Add("alloc", () => backend ?? new AllocBackend()),
                 ResolveInterface = (_, _) => iface,
                 Log = _log,
             });
@@ -119,6 +119,49 @@ public sealed class FlannelNodeTests : IDisposable
         Assert.Contains(own.ToString(), ex.Message);
         Assert.Contains("192.0.2.99", ex.Message);
         Assert.Equal(NodeState.Failed, node.State);
+    }
+
+    [Fact]
+    public async Task SaysStoppedOnlyAfterTheDatapathIsTornDown()
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        var backend = new StateRecordingBackend();
+        var node = NewNode(backend: backend);
+        backend.StateOf = () => node.State;
+        using var cts = new CancellationTokenSource();
+        var run = node.RunAsync(cts.Token);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        cts.Cancel();
+        await run;
+        Assert.Equal(NodeState.Stopping, backend.StateAtDispose);
+        var states = Events.Where(e => e.Kind == NodeEventKind.StateChanged).Select(e => e.Message).ToArray();
+        Assert.Equal(["State: Stopping", "State: Stopped"], states[^2..]);
+    }
+
+    private sealed class StateRecordingBackend : IBackend
+    {
+        public Func<NodeState>? StateOf;
+        public NodeState? StateAtDispose;
+        public string Type => "alloc";
+        public bool RequiresRoot => false;
+        public LeaseAttrs CreateLeaseAttrs(ExternalInterface iface) => new(iface.ExtAddr);
+        public Task<IBackendNetwork> StartNetworkAsync(BackendNetworkContext context, CancellationToken cancellationToken) =>
+            Task.FromResult<IBackendNetwork>(new Network(this));
+
+        private sealed class Network(StateRecordingBackend owner) : IBackendNetwork
+        {
+            private readonly TaskCompletionSource _done = new();
+            public int Mtu => 1500;
+            public Task Completion => _done.Task;
+            public void HandleEvents(IReadOnlyList<LeaseEvent> events) { }
+            public BackendStatistics GetStatistics() => BackendStatistics.Empty;
+            public ValueTask DisposeAsync()
+            {
+                owner.StateAtDispose = owner.StateOf?.Invoke();
+                _done.TrySetResult();
+                return ValueTask.CompletedTask;
+            }
+        }
     }
 
     [Fact]
