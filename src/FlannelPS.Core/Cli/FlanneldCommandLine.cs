@@ -59,7 +59,7 @@ public static class FlanneldCommandLine
         new("v", Kind.Int, "log level for V logs (accepted; FlannelPS logs at info)", (s, v) => { ParseInt(v); return s; }),
     ];
 
-    public const string RenewMarginError = "Invalid subnet-lease-renew-margin option, out of acceptable range";
+    public const string RenewMarginError = Subnet.LeaseRenewer.InvalidMarginText;
 
     public static FlanneldParseResult Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {

@@ -7,6 +7,7 @@ using System.Runtime.InteropServices;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Node;
+using FlannelPS.Core.Subnet;
 using FlannelPS.Infrastructure;
 using FlannelPS.Jobs;
 
@@ -70,11 +71,8 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
-        if (SubnetLeaseRenewMargin is < 1 or > 1439)
-        {
-            ThrowTerminatingError(ErrorMapper.ToErrorRecord(new FlannelException("FlannelInvalidRenewMargin", FlannelErrorCategory.InvalidArgument,
-                "Invalid subnet-lease-renew-margin option, out of acceptable range", SubnetLeaseRenewMargin)));
-        }
+        try { LeaseRenewer.ValidateMargin(TimeSpan.FromMinutes(SubnetLeaseRenewMargin)); }
+        catch (FlannelException ex) { ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex)); }
         var options = new NodeOptions
         {
             Interfaces = Interface ?? [],
