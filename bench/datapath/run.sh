@@ -21,6 +21,8 @@
 #      FLANNELPS_BENCH_NODE     1 = run the FlannelPS leg (fail if it cannot), 0 = skip it,
 #                               unset = run it when the built module has Start-FlannelNode
 #      FLANNELPS_BENCH_NO_BUILD 1 = do not run ./build.sh before the FlannelPS leg
+#      FLANNELPS_BENCH_HOLD_SECONDS  keep the cfwd and flannelps testbeds up this long after the
+#                               interleaved RTT (diagnosis by hand; default 0)
 #      FLANNELPS_MODULE         module manifest to use (default out/FlannelPS/FlannelPS.psd1)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -241,7 +243,7 @@ leg_flannelps() {
     ns=$(tb_ns_host "$tb" "$i")
     env="$(tb_dir "$tb")/h$i/subnet.env"
     # -Verbose shows Info lines, among them the datapath's periodic stats line (counters, GC counts).
-    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" env FLANNELPS_DATAPATH_STATS_SECONDS=1 dotnet pwsh -NoProfile -NonInteractive -c \
+    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" env FLANNELPS_DATAPATH_STATS_SECONDS=${FLANNELPS_BENCH_STATS_SECONDS:-1} dotnet pwsh -NoProfile -NonInteractive -c \
       "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait -Verbose" || return 1
     node_pid[$i]=$TB_PID
   done
@@ -403,6 +405,14 @@ fi
 irtt_done=0 irtt_note="" irtt_rounds_won=0
 if interleave_wanted && [[ -n "$cfwd_tb" && -n "$fp_tb" ]]; then
   interleaved_rtt && irtt_done=1
+fi
+# A diagnosis aid: keep both testbeds up so the paths can be traced by hand (perf, ftrace, ping).
+if [[ "${FLANNELPS_BENCH_HOLD_SECONDS:-0}" -gt 0 ]]; then
+  for p in underlay cfwd flannelps; do
+    [[ -n "${ipath_src[$p]:-}" ]] && echo "bench: holding; $p: ip netns exec ${ipath_src[$p]} ping ${ipath_ip[$p]}"
+  done
+  echo "bench: holding the testbeds for ${FLANNELPS_BENCH_HOLD_SECONDS}s (kill -TERM $$ to end early)"
+  sleep "$FLANNELPS_BENCH_HOLD_SECONDS" & wait $! || true
 fi
 cfwd_down
 fp_down
