@@ -1,6 +1,6 @@
 // flannel's udp proxy (spec §4.3) on one dedicated thread, batched: it alternates a TUN→UDP batch
 // (TUN reads, one sendmmsg) and a UDP→TUN batch (one recvmmsg, TUN writes) until both are empty,
-// then polls TUN, socket and an eventfd (how Dispose wakes it). One thread, not one per direction:
+// then waits (epoll) on TUN, socket and an eventfd (how Dispose wakes it). One thread, not one per direction:
 // a TUN write runs the receiving stack synchronously, so a reply (ping echo, TCP ACK) is usually
 // queued on the TUN by the time write returns and the same thread forwards it without a wake-up;
 // with two threads every reply cost a cross-thread wake-up (measured: +0.17 ms ping RTT).
@@ -28,6 +28,8 @@ public sealed class UdpForwarder : IDisposable
     private readonly TunDevice _tun;
     private readonly UdpEndpoint _udp;
     private readonly Waker _waker = new();
+    private readonly Readiness _readiness = new();
+    private const int TunReadable = 1, UdpReadable = 2, StopSignalled = 4;
     private readonly Ip4 _tunAddress;
     private readonly int _mtu;
     private readonly ILog _log;
@@ -49,6 +51,12 @@ public sealed class UdpForwarder : IDisposable
     private long _udpRxPackets, _udpRxBytes, _udpTooShort, _udpTooLong, _udpTtl, _tunWriteErrors, _udpNotIpv4;
     // Bytes the loop thread had allocated after its last batch (GC.GetAllocatedBytesForCurrentThread).
     private long _loopThreadAllocated;
+    // Packets the last TUN batch held: 1 means interactive traffic, sent packet by packet.
+    private int _lastTunBatch = 1;
+    // UDP receive mode: one datagram per recvfrom (interactive traffic) or batches (recvmmsg), and
+    // how many recvfrom calls in a row found a datagram (two mean a burst).
+    private bool _udpLone = true;
+    private int _udpLoneRun;
 
     internal UdpForwarder(TunDevice tun, UdpEndpoint udp, RouteTable routes, Ip4 tunAddress, int mtu, ILog log, int batchSize = 32,
         TimeSpan statsInterval = default, TimeSpan slice = default)
@@ -65,6 +73,18 @@ public sealed class UdpForwarder : IDisposable
         _sendSlots = new int[batchSize];
         _statsInterval = statsInterval;
         _slice = slice;
+        try
+        {
+            _readiness.Add(tun.Fd, TunReadable);
+            _readiness.Add(udp.Fd, UdpReadable);
+            _readiness.Add(_waker.Fd, StopSignalled);
+        }
+        catch
+        {
+            _readiness.Dispose();
+            _waker.Dispose();
+            throw;
+        }
         _thread = new Thread(Loop) { Name = $"flannel {tun.Name}⇄udp", IsBackground = true };
     }
 
@@ -139,7 +159,7 @@ public sealed class UdpForwarder : IDisposable
                 int e = ThreadScheduling.TrySetSlice(_slice);
                 if (e != 0) _log.Warning($"udp datapath: could not shorten the loop thread's time slice (errno {e}); wake-ups may wait behind other tasks");
             }
-            const int both = Waker.TunReadable | Waker.UdpReadable;
+            const int both = TunReadable | UdpReadable;
             int ready = both;
             while (!_stopping)
             {
@@ -147,15 +167,25 @@ public sealed class UdpForwarder : IDisposable
                 // reported. A batch that comes back short has drained its side, so reading again
                 // could only say EAGAIN: a wasted syscall (about 1 µs on these VMs) on the latency
                 // path of every packet. Only after a full batch is there likely more: then look at
-                // both sides again, so one busy direction never starves the other. Anything that
-                // arrives meanwhile (a reply the TUN write produced, say) makes poll return at once.
-                bool more = false;
-                if ((ready & Waker.TunReadable) != 0) more |= TunToUdpBatch() == _tunBatch.Capacity;
-                if ((ready & Waker.UdpReadable) != 0) more |= UdpToTunBatch() == _udpBatch.Capacity;
+                // both sides again, so one busy direction never starves the other.
+                bool more = false, wrote = false;
+                if ((ready & TunReadable) != 0) more |= TunToUdpBatch() == _tunBatch.Capacity;
+                if ((ready & UdpReadable) != 0)
+                {
+                    int got = UdpToTunBatch(out bool again);
+                    more |= again;
+                    wrote = got > 0;
+                }
+                if (more) { ready = both; continue; }
+                // A TUN write runs the receiving stack synchronously, so the packet's answer (ping
+                // echo, TCP ACK) is usually queued on the TUN by the time write returns: read it at
+                // once, as proxy.c's loop does, rather than ask poll first. When there is none, the
+                // EAGAIN comes after the packet was delivered, off its path.
+                if (wrote) { ready = TunReadable; continue; }
                 // Published for the no-allocation test and the bench: bytes this thread ever allocated.
                 _loopThreadAllocated = GC.GetAllocatedBytesForCurrentThread();
-                ready = more ? both : _waker.Wait(_tun, _udp);
-                if (ready < 0) break;
+                ready = _readiness.Wait();
+                if ((ready & StopSignalled) != 0) break;
             }
             Finished(null);
         }
@@ -165,22 +195,38 @@ public sealed class UdpForwarder : IDisposable
         }
     }
 
-    /// <summary>Reads up to one batch from the TUN and sends it; returns how many packets were read.</summary>
+    /// <summary>
+    /// Reads up to one batch from the TUN and sends it; returns how many packets were read. When the
+    /// previous batch was a lone packet (interactive traffic: a ping, a request), the first packet goes
+    /// out before the TUN is read again, so the read that only finds the queue empty is not on its
+    /// path. In a burst the packets are read first and sent together (one sendmmsg, UDP GSO).
+    /// </summary>
     private int TunToUdpBatch()
     {
         var batch = _tunBatch;
-        var slots = _sendSlots;
-        int n = 0;
+        int len = _tun.Read(batch.Slot(0));
+        if (len == 0) return 0;
+        batch.Lengths[0] = len;
+        int n = 1, sent = 0;
+        if (_lastTunBatch == 1) sent = ForwardFromTun(0, 1);
         while (n < batch.Capacity)
         {
-            int len = _tun.Read(batch.Slot(n));
+            len = _tun.Read(batch.Slot(n));
             if (len == 0) break;
             batch.Lengths[n++] = len;
         }
-        if (n == 0) return 0;
+        if (n > sent) ForwardFromTun(sent, n);
+        _lastTunBatch = n;
+        return n;
+    }
 
+    /// <summary>Checks, routes and sends TUN packets [from, to) of the batch; returns <paramref name="to"/>.</summary>
+    private int ForwardFromTun(int from, int to)
+    {
+        var batch = _tunBatch;
+        var slots = _sendSlots;
         int m = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = from; i < to; i++)
         {
             int len = batch.Lengths[i];
             _tunRxPackets++;
@@ -207,14 +253,34 @@ public sealed class UdpForwarder : IDisposable
             route.Counters.TxBytesField += len;
         }
         if (m > 0) _sendErrors += _udp.SendBatch(batch, slots.AsSpan(0, m));
-        return n;
+        return to;
     }
 
-    /// <summary>Receives one batch from the socket and writes it into the TUN; returns how many datagrams arrived.</summary>
-    private int UdpToTunBatch()
+    /// <summary>
+    /// Receives from the socket and writes what arrived into the TUN; returns how many datagrams
+    /// arrived, and in <paramref name="again"/> whether the socket may hold more. Interactive traffic
+    /// (a ping, a request) comes a datagram at a time: then one recvfrom takes it, and the look for
+    /// more comes on the next turn of the loop, after the TUN side has sent the answer the write
+    /// produced. Two datagrams in a row mean a burst: then recvmmsg takes a batch at a time, until a
+    /// batch finds at most one again.
+    /// </summary>
+    private int UdpToTunBatch(out bool again)
     {
         var batch = _udpBatch;
-        int n = _udp.ReceiveBatch(batch);
+        int n;
+        if (_udpLone)
+        {
+            n = _udp.ReceiveOne(batch);
+            again = n == 1;
+            _udpLoneRun = n == 0 ? 0 : _udpLoneRun + 1;
+            if (_udpLoneRun > 1) { _udpLone = false; _udpLoneRun = 0; }
+        }
+        else
+        {
+            n = _udp.ReceiveBatch(batch);
+            again = n == batch.Capacity;
+            _udpLone = n <= 1;
+        }
         for (int i = 0; i < n; i++)
         {
             int len = batch.Lengths[i];
@@ -227,13 +293,14 @@ public sealed class UdpForwarder : IDisposable
             if (Ipv4Packet.Version(packet) != 4) { _udpNotIpv4++; continue; }
             if (!Ipv4Packet.TryDecrementTtl(packet)) { _udpTtl++; continue; }
 
+            WriteToTun(packet);
+            // Per-peer accounting after the write: the lookup is not on the packet's path.
             var route = Routes.Lookup(Ipv4Packet.SourceValue(packet));
             if (route is not null)
             {
                 route.Counters.RxPacketsField++;
                 route.Counters.RxBytesField += len;
             }
-            WriteToTun(packet);
         }
         return n;
     }
@@ -280,6 +347,7 @@ public sealed class UdpForwarder : IDisposable
         }
         _tun.Dispose();
         _udp.Dispose();
+        _readiness.Dispose();
         _waker.Dispose();
         _completion.TrySetResult();
     }

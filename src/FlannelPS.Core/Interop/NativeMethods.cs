@@ -73,11 +73,40 @@ internal static unsafe partial class NativeMethods
         public ulong Zero;
     }
 
-    [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short REvents;
+    }
+
+    // The datapath loop's per-packet calls. Blittable and without SetLastError, so the JIT inlines the
+    // transition at the call site: no marshalling stub, nothing extra to fault into the cache when the
+    // loop wakes cold. errno is read only after a failure, at once, with LastError (what the
+    // LibraryImport generator itself emits for SetLastError). Tmds.LibC's read and write go through a
+    // SetLastError stub; measured on the ping path its first call after a sleep cost several µs.
+    [LibraryImport("libc", EntryPoint = "read")]
+    public static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write")]
+    public static partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "poll")]
+    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "recvfrom")]
+    public static partial nint RecvFrom(int fd, byte* buffer, nuint length, int flags, SockAddrIn* from, uint* fromLength);
+
+    [LibraryImport("libc", EntryPoint = "sendto")]
+    public static partial nint SendTo(int fd, byte* buffer, nuint length, int flags, SockAddrIn* to, uint toLength);
+
+    [LibraryImport("libc", EntryPoint = "recvmmsg")]
     public static partial int RecvMMsg(int fd, MMsgHdr* msgs, uint vlen, int flags, void* timeout);
 
-    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "sendmmsg")]
     public static partial int SendMMsg(int fd, MMsgHdr* msgs, uint vlen, int flags);
 
-    public static int LastError => Marshal.GetLastPInvokeError();
+    /// <summary>errno of the call just made with one of the imports above.</summary>
+    public static int LastError => Marshal.GetLastSystemError();
 }

@@ -63,9 +63,9 @@ internal sealed unsafe class TunDevice : IDisposable
         {
             while (true)
             {
-                long n = LibC.read(_fd, p, buffer.Length);
+                nint n = NativeMethods.Read(_fd, p, (nuint)buffer.Length);
                 if (n >= 0) return (int)n;
-                var e = Errno.Last;
+                var e = NativeMethods.LastError;
                 if (e == Errno.EINTR) continue;
                 if (e == Errno.EAGAIN) return 0;
                 throw Errno.Exception("read(tun)", e);
@@ -80,9 +80,9 @@ internal sealed unsafe class TunDevice : IDisposable
         {
             while (true)
             {
-                long n = LibC.write(_fd, p, packet.Length);
+                nint n = NativeMethods.Write(_fd, p, (nuint)packet.Length);
                 if (n >= 0) { errno = 0; return true; }
-                errno = Errno.Last;
+                errno = NativeMethods.LastError;
                 if (errno != Errno.EINTR) return false;
             }
         }

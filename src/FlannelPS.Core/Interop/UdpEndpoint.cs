@@ -2,8 +2,8 @@
 // one syscall moves many datagrams. Consecutive same-size datagrams to one peer go out as a single
 // UDP GSO message (UDP_SEGMENT): the kernel cuts it into ordinary datagrams, each exactly one of
 // ours, so the wire is unchanged while the send path runs once per run instead of once per packet.
-// The mmsghdr/iovec/sockaddr/cmsg arrays are native memory allocated once; each call only rewrites
-// pointers and lengths in them.
+// The mmsghdr/iovec/sockaddr/cmsg arrays are native memory allocated once, one set per direction: a
+// send rewrites pointers and lengths in its set; the receive set points at its batch once.
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using FlannelPS.Core.Datapath;
@@ -21,6 +21,13 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     private readonly IoVec* _iovs;
     private readonly SockAddrIn* _addrs;
     private readonly SegmentCmsg* _cmsgs;
+    // Receive side: its own headers, pointed at one batch's slots once; a receive then only resets
+    // what the kernel wrote back into the headers it filled (the loop wakes with a cold cache: every
+    // line not touched before the syscall is time saved on the packet's path).
+    private readonly MMsgHdr* _rxMsgs;
+    private readonly IoVec* _rxIovs;
+    private readonly SockAddrIn* _rxAddrs;
+    private PacketBatch? _rxBatch;
     private bool _addRef;
     private bool _gso;
     private long _gsoMessages;
@@ -37,6 +44,9 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         _iovs = (IoVec*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(IoVec));
         _addrs = (SockAddrIn*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(SockAddrIn));
         _cmsgs = (SegmentCmsg*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(SegmentCmsg));
+        _rxMsgs = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(MMsgHdr));
+        _rxIovs = (IoVec*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(IoVec));
+        _rxAddrs = (SockAddrIn*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(SockAddrIn));
     }
 
     /// <summary>Whether sends still coalesce runs with UDP GSO (off after the kernel refused one).</summary>
@@ -100,22 +110,24 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     public int ReceiveBatch(PacketBatch batch)
     {
         int n = Math.Min(batch.Capacity, _capacity);
-        for (int i = 0; i < n; i++)
+        if (!ReferenceEquals(batch, _rxBatch))
         {
-            _iovs[i].Base = batch.SlotPointer(i);
-            _iovs[i].Length = (nuint)batch.SlotSize;
-            ref var h = ref _msgs[i].Hdr;
-            h.Name = &_addrs[i];
-            h.NameLen = (uint)sizeof(SockAddrIn);
-            h.Iov = &_iovs[i];
-            h.IovLen = 1;
-            h.Control = null;
-            h.ControlLen = 0;
-            h.Flags = 0;
-            _msgs[i].Len = 0;
+            for (int i = 0; i < n; i++)
+            {
+                _rxIovs[i].Base = batch.SlotPointer(i);
+                _rxIovs[i].Length = (nuint)batch.SlotSize;
+                ref var h = ref _rxMsgs[i].Hdr;
+                h.Name = &_rxAddrs[i];
+                h.Iov = &_rxIovs[i];
+                h.IovLen = 1;
+                h.Control = null;
+                h.ControlLen = 0;
+                ResetReceived(i);
+            }
+            _rxBatch = batch;
         }
         int got;
-        while ((got = RecvMMsg(_fd, _msgs, (uint)n, MSG_DONTWAIT | MSG_TRUNC, null)) < 0)
+        while ((got = RecvMMsg(_fd, _rxMsgs, (uint)n, MSG_DONTWAIT | MSG_TRUNC, null)) < 0)
         {
             var e = LastError;
             if (e == Errno.EINTR) continue;
@@ -124,21 +136,50 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         }
         for (int i = 0; i < got; i++)
         {
-            batch.Lengths[i] = (int)_msgs[i].Len;
-            batch.Truncated[i] = (_msgs[i].Hdr.Flags & MSG_TRUNC) != 0 || (int)_msgs[i].Len > batch.SlotSize;
-            batch.Addresses[i] = BinaryPrimitives.ReverseEndianness(_addrs[i].AddrBE);
-            batch.Ports[i] = BinaryPrimitives.ReverseEndianness(_addrs[i].PortBE);
+            batch.Lengths[i] = (int)_rxMsgs[i].Len;
+            batch.Truncated[i] = (_rxMsgs[i].Hdr.Flags & MSG_TRUNC) != 0 || (int)_rxMsgs[i].Len > batch.SlotSize;
+            batch.Addresses[i] = BinaryPrimitives.ReverseEndianness(_rxAddrs[i].AddrBE);
+            batch.Ports[i] = BinaryPrimitives.ReverseEndianness(_rxAddrs[i].PortBE);
+            ResetReceived(i);
         }
         return got;
     }
 
     /// <summary>
-    /// Sends the listed slots, each to its Addresses/Ports entry, with as few sendmmsg calls as the
-    /// kernel allows; runs of equal-length datagrams to one peer share a GSO message. Returns how many
-    /// datagrams failed (a failing message is skipped, never retried, unless GSO itself was refused).
+    /// Receives one datagram into slot 0 without blocking (recvfrom); 0 when none is queued, else 1,
+    /// with the same fields filled as <see cref="ReceiveBatch"/>. For a lone datagram it is the cheaper
+    /// call: recvmmsg sets up a batch and, after the first datagram, tries again only to find none.
     /// </summary>
+    public int ReceiveOne(PacketBatch batch)
+    {
+        SockAddrIn from;
+        uint fromLength = (uint)sizeof(SockAddrIn);
+        nint n;
+        while ((n = RecvFrom(_fd, batch.SlotPointer(0), (nuint)batch.SlotSize, MSG_DONTWAIT | MSG_TRUNC, &from, &fromLength)) < 0)
+        {
+            var e = LastError;
+            if (e == Errno.EINTR) continue;
+            if (e == Errno.EAGAIN) return 0;
+            throw Errno.Exception("recvfrom", e);
+        }
+        batch.Lengths[0] = (int)n; // MSG_TRUNC: the datagram's real length, even when it did not fit
+        batch.Truncated[0] = n > batch.SlotSize;
+        batch.Addresses[0] = BinaryPrimitives.ReverseEndianness(from.AddrBE);
+        batch.Ports[0] = BinaryPrimitives.ReverseEndianness(from.PortBE);
+        return 1;
+    }
+
+    /// <summary>Undoes what the kernel wrote into a receive header it filled (msg_namelen, msg_flags, msg_len): it touches no other.</summary>
+    private void ResetReceived(int i)
+    {
+        _rxMsgs[i].Hdr.NameLen = (uint)sizeof(SockAddrIn);
+        _rxMsgs[i].Hdr.Flags = 0;
+        _rxMsgs[i].Len = 0;
+    }
+
     public int SendBatch(PacketBatch batch, ReadOnlySpan<int> slots)
     {
+        if (slots.Length == 1) return SendOne(batch, slots[0]) ? 0 : 1;
         int failures = 0;
         int start = 0;
         int bound = slots.Length * 2 + 4; // every pass sends or skips at least one message
@@ -233,6 +274,24 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         return failures + (slots.Length - start);
     }
 
+    /// <summary>One datagram with sendto: for a lone packet cheaper than sendmmsg's message setup.</summary>
+    private bool SendOne(PacketBatch batch, int slot)
+    {
+        SockAddrIn to = default;
+        to.Family = (ushort)(int)LibC.AF_INET;
+        to.PortBE = BinaryPrimitives.ReverseEndianness(batch.Ports[slot]);
+        to.AddrBE = BinaryPrimitives.ReverseEndianness(batch.Addresses[slot]);
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            if (SendTo(_fd, batch.SlotPointer(slot), (nuint)batch.Lengths[slot], 0, &to, (uint)sizeof(SockAddrIn)) >= 0) return true;
+            var e = LastError;
+            if (e == Errno.EINTR) continue;
+            // Socket buffer full: wait briefly for room rather than dropping, as SendBatch does.
+            if (e != Errno.EAGAIN || !WaitWritable(10)) return false;
+        }
+        return false;
+    }
+
     private bool WaitWritable(int timeoutMs)
     {
         pollfd p = default;
@@ -253,5 +312,8 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         NativeMemory.Free(_iovs);
         NativeMemory.Free(_addrs);
         NativeMemory.Free(_cmsgs);
+        NativeMemory.Free(_rxMsgs);
+        NativeMemory.Free(_rxIovs);
+        NativeMemory.Free(_rxAddrs);
     }
 }

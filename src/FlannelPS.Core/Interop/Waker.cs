@@ -1,4 +1,4 @@
-// An eventfd that datapath threads poll beside their packet fd. Signalling it wakes every waiting
+// An eventfd that datapath threads wait on beside their packet fds. Signalling it wakes every waiting
 // loop at once (it is never drained), which is how they are told to stop: a blocked read is never
 // cancelled by closing its fd.
 using Tmds.Linux;
@@ -31,29 +31,6 @@ internal sealed unsafe class Waker : IDisposable
     internal bool Wait(TunDevice tun, short events, int timeoutMs) => Wait(tun.Fd, events, timeoutMs);
 
     internal bool Wait(UdpEndpoint udp, short events, int timeoutMs) => Wait(udp.Fd, events, timeoutMs);
-
-    public const int TunReadable = 1;
-    public const int UdpReadable = 2;
-
-    /// <summary>
-    /// Blocks until the TUN or the socket is readable or the waker is signalled: -1 when the waker
-    /// fired, else TunReadable | UdpReadable for what poll reported (errors count as readable, so
-    /// the read surfaces them).
-    /// </summary>
-    internal int Wait(TunDevice tun, UdpEndpoint udp)
-    {
-        pollfd* fds = stackalloc pollfd[3];
-        fds[0].fd = tun.Fd; fds[0].events = NativeMethods.POLLIN; fds[0].revents = 0;
-        fds[1].fd = udp.Fd; fds[1].events = NativeMethods.POLLIN; fds[1].revents = 0;
-        fds[2].fd = _handle.Fd; fds[2].events = NativeMethods.POLLIN; fds[2].revents = 0;
-        while (LibC.poll(fds, 3, -1) < 0)
-        {
-            var e = Errno.Last;
-            if (e != Errno.EINTR) throw Errno.Exception("poll", e);
-        }
-        if ((fds[2].revents & NativeMethods.POLLIN) != 0) return -1;
-        return (fds[0].revents != 0 ? TunReadable : 0) | (fds[1].revents != 0 ? UdpReadable : 0);
-    }
 
     private bool Wait(int fd, short events, int timeoutMs)
     {
