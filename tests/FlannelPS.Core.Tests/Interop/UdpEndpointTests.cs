@@ -30,6 +30,14 @@ public sealed class UdpEndpointTests : IDisposable
         return b;
     }
 
+    /// <summary>A plain UDP socket on 127.0.0.1, any port (inside the test namespace).</summary>
+    private static Socket LoopbackSocket()
+    {
+        var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return s;
+    }
+
     /// <summary>Polls a receive call until it returns a datagram or 5 s pass (the send is asynchronous only in theory).</summary>
     private static int Receive(Func<int> call)
     {
@@ -45,8 +53,7 @@ public sealed class UdpEndpointTests : IDisposable
         _thread.Invoke(() =>
         {
             using var ep = UdpEndpoint.Bind(Loopback, 0, batchCapacity: 4);
-            using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            using var sender = LoopbackSocket();
             var to = new IPEndPoint(IPAddress.Loopback, ep.LocalPort);
             var batch = new PacketBatch(4, 128);
 
@@ -75,8 +82,7 @@ public sealed class UdpEndpointTests : IDisposable
         _thread.Invoke(() =>
         {
             using var ep = UdpEndpoint.Bind(Loopback, 0, batchCapacity: 4);
-            using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            using var sender = LoopbackSocket();
             var to = new IPEndPoint(IPAddress.Loopback, ep.LocalPort);
             var batch = new PacketBatch(4, 128);
 
@@ -130,8 +136,7 @@ public sealed class UdpEndpointTests : IDisposable
         _thread.Invoke(() =>
         {
             using var ep = UdpEndpoint.Bind(Loopback, 0, batchCapacity: 4, gso: false);
-            using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            using var receiver = LoopbackSocket();
             receiver.ReceiveTimeout = 5_000;
             var batch = new PacketBatch(4, 128);
             var slots = new int[count];
