@@ -312,7 +312,7 @@ public sealed class UdpForwarder : IDisposable
         {
             if (_tun.TryWrite(packet, out var errno)) return;
             if (errno != Errno.EAGAIN) break;
-            if (_waker.Wait(_tun, NativeMethods.POLLOUT, 10)) break;
+            if (!Readiness.WaitWritable(_tun.Fd, 10) && _stopping) break;
         }
         _tunWriteErrors++;
     }

@@ -60,6 +60,18 @@ internal sealed unsafe partial class Readiness : IDisposable
         return ready;
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for room to write on <paramref name="fd"/> (a full TUN
+    /// queue or socket buffer); true when there is. One poll, for the rare full-queue case.
+    /// </summary>
+    public static bool WaitWritable(int fd, int timeoutMs)
+    {
+        var p = new NativeMethods.PollFd { Fd = fd, Events = NativeMethods.POLLOUT };
+        int rc;
+        while ((rc = NativeMethods.Poll(&p, 1, timeoutMs)) < 0 && Marshal.GetLastSystemError() == Errno.EINTR) { }
+        return rc > 0;
+    }
+
     // Blittable, no SetLastError: inlined at the call site (see NativeMethods' datapath imports).
     [LibraryImport("libc", EntryPoint = "epoll_wait")]
     private static partial int EpollWait(int epfd, byte* events, int maxEvents, int timeoutMs);

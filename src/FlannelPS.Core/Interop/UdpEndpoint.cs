@@ -169,13 +169,11 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         return 1;
     }
 
-    /// <summary>Undoes what the kernel wrote into a receive header it filled (msg_namelen, msg_flags, msg_len): it touches no other.</summary>
-    private void ResetReceived(int i)
-    {
-        _rxMsgs[i].Hdr.NameLen = (uint)sizeof(SockAddrIn);
-        _rxMsgs[i].Hdr.Flags = 0;
-        _rxMsgs[i].Len = 0;
-    }
+    /// <summary>
+    /// Restores msg_namelen, the one input field the kernel overwrites in a header it fills (with the
+    /// address length it wrote); msg_flags and msg_len are outputs only, set afresh on every receive.
+    /// </summary>
+    private void ResetReceived(int i) => _rxMsgs[i].Hdr.NameLen = (uint)sizeof(SockAddrIn);
 
     public int SendBatch(PacketBatch batch, ReadOnlySpan<int> slots)
     {
@@ -250,7 +248,7 @@ internal sealed unsafe class UdpEndpoint : IDisposable
                 if (e == Errno.EAGAIN)
                 {
                     // Socket buffer full: wait briefly for room rather than dropping a whole batch.
-                    if (WaitWritable(10)) continue;
+                    if (Readiness.WaitWritable(_fd, 10)) continue;
                 }
                 int carried = (int)_msgs[0].Hdr.IovLen;
                 if (carried > 1 && (e == EIO || e == EINVAL))
@@ -287,18 +285,9 @@ internal sealed unsafe class UdpEndpoint : IDisposable
             var e = LastError;
             if (e == Errno.EINTR) continue;
             // Socket buffer full: wait briefly for room rather than dropping, as SendBatch does.
-            if (e != Errno.EAGAIN || !WaitWritable(10)) return false;
+            if (e != Errno.EAGAIN || !Readiness.WaitWritable(_fd, 10)) return false;
         }
         return false;
-    }
-
-    private bool WaitWritable(int timeoutMs)
-    {
-        pollfd p = default;
-        p.fd = _fd; p.events = POLLOUT;
-        int rc;
-        while ((rc = LibC.poll(&p, 1, timeoutMs)) < 0 && Errno.Last == Errno.EINTR) { }
-        return rc > 0;
     }
 
     private static string FormatAddress(uint a) => $"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}";

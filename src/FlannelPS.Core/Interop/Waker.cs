@@ -24,27 +24,5 @@ internal sealed unsafe class Waker : IDisposable
         while (LibC.write(_handle.Fd, &one, 8) < 0 && Errno.Last == Errno.EINTR) { }
     }
 
-    /// <summary>
-    /// Blocks until <paramref name="fd"/> has <paramref name="events"/> or the waker is signalled;
-    /// true when the waker fired. EINTR is retried; a timeout returns false.
-    /// </summary>
-    internal bool Wait(TunDevice tun, short events, int timeoutMs) => Wait(tun.Fd, events, timeoutMs);
-
-    internal bool Wait(UdpEndpoint udp, short events, int timeoutMs) => Wait(udp.Fd, events, timeoutMs);
-
-    private bool Wait(int fd, short events, int timeoutMs)
-    {
-        pollfd* fds = stackalloc pollfd[2];
-        fds[0].fd = fd; fds[0].events = events; fds[0].revents = 0;
-        fds[1].fd = _handle.Fd; fds[1].events = NativeMethods.POLLIN; fds[1].revents = 0;
-        int rc;
-        while ((rc = LibC.poll(fds, 2, timeoutMs)) < 0)
-        {
-            var e = Errno.Last;
-            if (e != Errno.EINTR) throw Errno.Exception("poll", e);
-        }
-        return rc > 0 && (fds[1].revents & NativeMethods.POLLIN) != 0;
-    }
-
     public void Dispose() => _handle.Dispose();
 }
