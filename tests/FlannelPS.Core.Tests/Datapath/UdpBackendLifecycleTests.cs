@@ -7,6 +7,7 @@ using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Subnet;
+using FlannelPS.Core.Tests.Fakes;
 using FlannelPS.Core.Tests.Interop;
 
 namespace FlannelPS.Core.Tests.Datapath;
@@ -30,19 +31,9 @@ public sealed class UdpBackendLifecycleTests
     /// between fork and exec, which can keep a just-closed TUN or socket alive for a moment. A real
     /// leak still fails.
     /// </summary>
-    private static void AssertReleased(TestNamespace ns)
-    {
-        var deadline = Environment.TickCount64 + 2_000;
-        while (ns.Ip("link", "show", "flannel0").Code == 0 || ns.Exec("ss", "-uln").Out.Contains("8300"))
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.NotEqual(0, ns.Ip("link", "show", "flannel0").Code);
-                Assert.DoesNotContain("8300", ns.Exec("ss", "-uln").Out);
-            }
-            Thread.Sleep(20);
-        }
-    }
+    private static void AssertReleased(TestNamespace ns) =>
+        Eventually.True(() => ns.Ip("link", "show", "flannel0").Code != 0 && !ns.Exec("ss", "-uln").Out.Contains("8300"),
+            "flannel0 and the socket on port 8300 to be gone", 2_000);
 
     private static BackendNetworkContext Context(string backendJson = """{"Type":"udp","Port":8300}""")
     {

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Tests.Fakes;
 using FlannelPS.Core.Tests.Interop;
 using Xunit.Abstractions;
 
@@ -14,16 +15,6 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
 {
     private static Sh.Result Ping(TestNamespace ns, string dst, int count = 3) =>
         ns.Exec(20_000, "ping", "-n", "-c", count.ToString(), "-i", "0.2", "-W", "2", dst);
-
-    private static void WaitUntil(Func<bool> condition, string what, int timeoutMs = 5000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline) throw new TimeoutException($"timed out waiting for {what}");
-            Thread.Sleep(20);
-        }
-    }
 
     [Fact]
     public void Ping_crosses_the_overlay_and_each_proxy_decrements_the_ttl()
@@ -119,7 +110,7 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
             s.SendTo(big, to);
             s.SendTo(new byte[10], to);
         });
-        WaitUntil(() => fx.B.Net.GetStatistics().DroppedTooLong - before.DroppedTooLong >= 2
+        Eventually.True(() => fx.B.Net.GetStatistics().DroppedTooLong - before.DroppedTooLong >= 2
                      && fx.B.Net.GetStatistics().DroppedTooShort - before.DroppedTooShort >= 1, "drop counters");
         var after = fx.B.Net.GetStatistics();
         Assert.Equal(2, after.DroppedTooLong - before.DroppedTooLong);
@@ -168,7 +159,7 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
     {
         var seconds = int.TryParse(Environment.GetEnvironmentVariable("FLANNELPS_DATAPATH_IPERF_SECONDS"), out var s) ? Math.Clamp(s, 1, 10) : 1;
         using var server = new Capture.Background(fx.B.Ns.Name, ["iperf3", "-s", "-1", "-B", "10.0.2.0", "-p", "5299"]);
-        WaitUntil(() => fx.B.Ns.Exec("ss", "-ltn").Out.Contains("10.0.2.0:5299"), "iperf3 server to listen");
+        Eventually.True(() => fx.B.Ns.Exec("ss", "-ltn").Out.Contains("10.0.2.0:5299"), "iperf3 server to listen");
         var r = fx.A.Ns.Exec((seconds + 15) * 1000, "iperf3", "-c", "10.0.2.0", "-p", "5299", "-t", seconds.ToString(), "-J");
         output.WriteLine(r.Out);
         using var doc = JsonDocument.Parse(r.Out);

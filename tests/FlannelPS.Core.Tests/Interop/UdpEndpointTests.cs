@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using FlannelPS.Core.Datapath;
 using FlannelPS.Core.Interop;
+using FlannelPS.Core.Tests.Fakes;
 
 namespace FlannelPS.Core.Tests.Interop;
 
@@ -38,12 +39,11 @@ public sealed class UdpEndpointTests : IDisposable
         return s;
     }
 
-    /// <summary>Polls a receive call until it returns a datagram or 5 s pass (the send is asynchronous only in theory).</summary>
+    /// <summary>Calls a receive until it returns a datagram (bounded: 5 s).</summary>
     private static int Receive(Func<int> call)
     {
-        var deadline = Environment.TickCount64 + 5_000;
-        int n;
-        while ((n = call()) == 0 && Environment.TickCount64 < deadline) Thread.Sleep(1);
+        int n = 0;
+        Eventually.True(() => (n = call()) != 0, "a datagram");
         return n;
     }
 
@@ -90,16 +90,14 @@ public sealed class UdpEndpointTests : IDisposable
             sender.SendTo(Payload(50, 1), to);
             sender.SendTo(Payload(300, 2), to);
             sender.SendTo(Payload(60, 3), to);
-            int got = 0;
-            var deadline = Environment.TickCount64 + 5_000;
             var lengths = new List<int>();
             var truncated = new List<bool>();
-            while (got < 3 && Environment.TickCount64 < deadline)
+            Eventually.True(() =>
             {
                 int n = ep.ReceiveBatch(batch);
                 for (int i = 0; i < n; i++) { lengths.Add(batch.Lengths[i]); truncated.Add(batch.Truncated[i]); }
-                got += n;
-            }
+                return lengths.Count >= 3;
+            }, "three datagrams");
             Assert.Equal([50, 300, 60], lengths);
             Assert.Equal([false, true, false], truncated);
 
@@ -108,9 +106,8 @@ public sealed class UdpEndpointTests : IDisposable
             Assert.Equal(1, Receive(() => ep.ReceiveOne(batch)));
             sender.SendTo(Payload(80, 5), to);
             sender.SendTo(Payload(90, 6), to);
-            lengths.Clear(); truncated.Clear(); got = 0;
-            deadline = Environment.TickCount64 + 5_000;
-            while (got < 2 && Environment.TickCount64 < deadline)
+            lengths.Clear(); truncated.Clear();
+            Eventually.True(() =>
             {
                 int n = ep.ReceiveBatch(batch);
                 for (int i = 0; i < n; i++)
@@ -120,8 +117,8 @@ public sealed class UdpEndpointTests : IDisposable
                     Assert.Equal(Payload(batch.Lengths[i], (byte)(batch.Lengths[i] == 80 ? 5 : 6)), batch.Packet(i).ToArray());
                     Assert.Equal(Loopback, batch.Addresses[i]);
                 }
-                got += n;
-            }
+                return lengths.Count >= 2;
+            }, "two datagrams");
             Assert.Equal([80, 90], lengths);
             Assert.Equal([false, false], truncated);
             Assert.Equal(0, ep.ReceiveBatch(batch));
