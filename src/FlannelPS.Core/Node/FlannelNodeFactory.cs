@@ -20,7 +20,7 @@ public static class FlannelNodeFactory
     public static FlannelNode Create(NodeOptions options, EtcdOptions etcd, ILog log) =>
         new(options, new NodeDependencies
         {
-            Registry = new EtcdSubnetRegistry(etcd),
+            Registry = new EtcdSubnetRegistry(etcd, log, TimeProvider.System),
             Backends = DefaultBackends(),
             ResolveInterface = (candidates, publicIp) => ResolveInterface(candidates, publicIp, log),
             CreateTrafficRules = NodeTrafficRules.Create,
