@@ -13,8 +13,6 @@ public sealed class BackendRegistry
         return this;
     }
 
-    public IReadOnlyCollection<string> Types => _factories.Keys;
-
     public IBackend Create(string type) =>
         _factories.TryGetValue(type, out var f)
             ? f()

@@ -22,8 +22,6 @@ internal sealed class GoJsonObject
         return obj;
     }
 
-    public bool Has(string name) => _fields.TryGetValue(name, out var v) && v.ValueKind != JsonValueKind.Null;
-
     public JsonElement? Raw(string name) => _fields.TryGetValue(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
     public string? String(string name)

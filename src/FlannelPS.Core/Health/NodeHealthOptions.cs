@@ -2,6 +2,7 @@
 // own subnet.env, the etcd config and lease, and the kernel.
 using FlannelPS.Core.Files;
 using FlannelPS.Core.Net;
+using FlannelPS.Core.Subnet;
 
 namespace FlannelPS.Core.Health;
 
@@ -13,7 +14,7 @@ public sealed record NodeHealthOptions
     /// <summary>The etcd key prefix of the leases (ends in '/'), for targets.</summary>
     public string SubnetsPrefix { get; init; } = "/coreos.com/network/subnets/";
     /// <summary>The node's renew margin: a lease with less time left than this should have been renewed.</summary>
-    public TimeSpan RenewMargin { get; init; } = TimeSpan.FromMinutes(60);
+    public TimeSpan RenewMargin { get; init; } = LeaseRenewer.DefaultMargin;
     /// <summary>The overlay device; null derives it from the backend (udp: flannel0, vxlan: flannel.VNI).</summary>
     public string? Device { get; init; }
     /// <summary>The node's public IP; null: the lease's PublicIP must be an address of this host.</summary>

@@ -14,8 +14,6 @@ public readonly record struct Ip4Net(Ip4 Address, int PrefixLength)
     /// <summary>Number of addresses in the network (2^(32-len)).</summary>
     public long Size => 1L << (32 - PrefixLength);
 
-    public Ip4 Broadcast => new(Address.Value | ~Mask);
-
     public static Ip4Net Create(Ip4 address, int prefixLength)
     {
         if (prefixLength is < 0 or > 32) throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength, "Prefix length must be 0..32.");

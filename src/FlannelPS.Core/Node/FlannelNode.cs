@@ -34,8 +34,6 @@ public sealed class FlannelNode
     /// <summary>Raised for state changes and lease/peer events, on the node's own threads.</summary>
     public event Action<NodeEvent>? EventRaised;
 
-    public NodeOptions Options => _options;
-
     /// <summary>What the node runs against; the creator disposes the registry after the node stops.</summary>
     public NodeDependencies Dependencies => _deps;
 

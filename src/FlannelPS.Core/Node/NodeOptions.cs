@@ -1,4 +1,6 @@
 // What a node is told at start: flanneld's flags, minus the etcd connection (the registry comes in).
+using FlannelPS.Core.Subnet;
+
 namespace FlannelPS.Core.Node;
 
 public sealed record NodeOptions
@@ -12,7 +14,7 @@ public sealed record NodeOptions
     public bool IpMasq { get; init; }
     public string SubnetFile { get; init; } = DefaultSubnetFile;
     /// <summary>Renew at expiration minus this (--subnet-lease-renew-margin, minutes 1..1439).</summary>
-    public TimeSpan RenewMargin { get; init; } = TimeSpan.FromMinutes(60);
+    public TimeSpan RenewMargin { get; init; } = LeaseRenewer.DefaultMargin;
     public bool IptablesForwardRules { get; init; } = true;
     public TimeSpan IptablesResync { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Where to serve GET /healthz and /readyz (--healthz-ip/--healthz-port); null: no server.</summary>

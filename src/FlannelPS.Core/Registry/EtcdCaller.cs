@@ -13,8 +13,6 @@ internal sealed class EtcdCaller(EtcdOptions options, EtcdClient client)
     private readonly SemaphoreSlim _authLock = new(1, 1);
     private volatile Metadata? _authHeaders;
 
-    public TimeSpan Timeout => options.RequestTimeout;
-
     public async Task<T> CallAsync<T>(string what, Func<Metadata?, DateTime, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)

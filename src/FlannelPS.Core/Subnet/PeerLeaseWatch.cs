@@ -39,9 +39,6 @@ public sealed class PeerLeaseWatch
 
     public Ip4Net OwnSubnet => _watcher.OwnSubnet;
 
-    /// <summary>Peers currently known (read it only from the callbacks, or after RunAsync ended).</summary>
-    public IReadOnlyCollection<Lease> Known => _watcher.Known;
-
     /// <summary>Store revision the watch has reached (0 before the first snapshot).</summary>
     public long Revision { get; private set; }
 

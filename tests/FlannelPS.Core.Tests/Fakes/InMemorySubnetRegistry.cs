@@ -12,7 +12,7 @@ namespace FlannelPS.Core.Tests.Fakes;
 
 public sealed class InMemorySubnetRegistry(TimeProvider time) : ISubnetRegistry
 {
-    private sealed record Entry(Lease Lease, string RawValue);
+    private sealed record Entry(Lease Lease);
 
     private readonly Lock _gate = new();
     private readonly SortedDictionary<string, Entry> _subnets = new(StringComparer.Ordinal);
@@ -69,7 +69,7 @@ public sealed class InMemorySubnetRegistry(TimeProvider time) : ISubnetRegistry
         lock (_gate)
         {
             ExpireLocked();
-            var leases = _subnets.Values.Select(e => e.Lease).Where(l => l is not null).ToList();
+            var leases = _subnets.Values.Select(e => e.Lease).ToList();
             return Task.FromResult(new LeaseSnapshot(leases, _revision));
         }
     }
@@ -165,7 +165,7 @@ public sealed class InMemorySubnetRegistry(TimeProvider time) : ISubnetRegistry
 
     // ---- test controls ----
 
-    /// <summary>Writes a raw value at a raw key under subnets/ (for bad-node tests); null ttl = no lease.</summary>
+    /// <summary>Puts a lease directly, bypassing BeforeCall hooks and call counters (test setup); null ttl = a reservation.</summary>
     public void PutRaw(Ip4Net subnet, LeaseAttrs attrs, TimeSpan? ttl)
     {
         lock (_gate) PutLocked(subnet, attrs, ttl);
@@ -210,7 +210,7 @@ public sealed class InMemorySubnetRegistry(TimeProvider time) : ISubnetRegistry
             EtcdLeaseId = ttl is null ? 0 : ++_nextLeaseId,
             Expiration = ttl is null ? null : time.GetUtcNow() + ttl.Value,
         };
-        _subnets[SubnetKey.Make(subnet)] = new Entry(lease, attrs.ToJson());
+        _subnets[SubnetKey.Make(subnet)] = new Entry(lease);
         Publish(new LeaseChange(LeaseChangeKind.Put, subnet, lease, rev));
         return lease;
     }

@@ -58,7 +58,6 @@ public sealed class SubnetManagerTests
         Assert.False(lease.IsReservation);
         Assert.Contains("Picking subnet in range 10.0.1.0 ... 10.0.255.0", _log.Messages);
         Assert.Contains($"Allocated lease ({lease.Subnet}) to current node (192.0.2.10)", _log.Messages);
-        Assert.Equal(SubnetManager.LeaseTtlSeconds, 86400);
     }
 
     [Fact]
@@ -128,11 +127,14 @@ public sealed class SubnetManagerTests
     [Fact]
     public async Task An_incompatible_reservation_is_never_deleted()
     {
-        _registry.PutRaw(Net("10.0.5.0/25"), new LeaseAttrs(Me), ttl: null);
-        var lease = await _manager.AcquireLeaseAsync(_seed, new LeaseAttrs(Me), null, default);
-        Assert.NotEqual(Net("10.0.5.0/24"), lease.Subnet); // still occupied by the reservation
+        // A /22 whose only other candidates are taken: 10.0.1.0/24 is free only if the /25
+        // reservation inside it were ignored or deleted.
+        var small = NetworkConfigParser.Parse("""{"Network":"10.0.0.0/22"}"""); // 10.0.1.0 .. 10.0.3.0
+        for (var i = 2; i <= 3; i++) _registry.PutRaw(Net($"10.0.{i}.0/24"), new LeaseAttrs(Other.Add(i)), TimeSpan.FromHours(1));
+        _registry.PutRaw(Net("10.0.1.0/25"), new LeaseAttrs(Me), ttl: null);
+        await Assert.ThrowsAsync<OutOfSubnetsException>(() => _manager.AcquireLeaseAsync(small, new LeaseAttrs(Me), null, default));
         Assert.Equal(0, _registry.DeleteCalls);
-        Assert.NotNull(await _registry.GetLeaseAsync(Net("10.0.5.0/25"), default));
+        Assert.NotNull(await _registry.GetLeaseAsync(Net("10.0.1.0/25"), default));
     }
 
     [Fact]
