@@ -46,8 +46,10 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
     {
         SubnetEnvContents? env;
         try { env = SubnetEnvFile.Read(o.SubnetFile); }
-        catch (IOException ex) { env = null; return [R.Fail(N.SubnetFile, $"Cannot read {o.SubnetFile}: {ex.Message}", o.SubnetFile)]; }
-        catch (UnauthorizedAccessException ex) { env = null; return [R.Fail(N.SubnetFile, $"Cannot read {o.SubnetFile}: {ex.Message}", o.SubnetFile)]; }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [R.Fail(N.SubnetFile, $"Cannot read {o.SubnetFile}: {ex.Message}", o.SubnetFile)];
+        }
         if (env is null)
             return [R.Fail(N.SubnetFile, $"{o.SubnetFile} does not exist: the node has not started, or -SubnetFile is wrong.", o.SubnetFile)];
         var problems = new List<string>();
@@ -305,7 +307,7 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
             : R.Fail(name, $"Missing {missing.Count} of {rules.Count} rules: {string.Join("; ", missing)}", target);
     }
 
-    private bool Exists(IptablesRule rule) => iptables.Run(["-w", "5", "-t", rule.Table, "-C", rule.Chain, .. rule.Spec]).ExitCode == 0;
+    private bool Exists(IptablesRule rule) => new IptablesManager(iptables).Exists(rule);
 
     private async IAsyncEnumerable<R> CheckReachabilityAsync(NodeHealthOptions o, State s, [EnumeratorCancellation] CancellationToken ct)
     {

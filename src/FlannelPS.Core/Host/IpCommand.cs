@@ -43,9 +43,12 @@ public sealed class IpCommand
     public string RunChecked(params string[] args)
     {
         var r = Run(args);
-        if (r.ExitCode != 0)
-            throw new FlannelException("FlannelLinkSetupFailed", FlannelErrorCategory.InvalidOperation,
-                $"'{Executable} {string.Join(' ', args)}' failed: {r.StandardError}", args);
+        if (r.ExitCode != 0) throw Failed(args, r);
         return r.StandardOutput;
     }
+
+    /// <summary>The exception for a run of <paramref name="args"/> that failed with <paramref name="r"/>, quoting ip's own error.</summary>
+    public FlannelException Failed(string[] args, Result r) =>
+        new("FlannelLinkSetupFailed", FlannelErrorCategory.InvalidOperation,
+            $"'{Executable} {string.Join(' ', args)}' failed: {r.StandardError}", args);
 }

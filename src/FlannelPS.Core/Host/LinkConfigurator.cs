@@ -18,11 +18,11 @@ public sealed class LinkConfigurator(IpCommand? ip = null)
     /// <summary>Adds <c>dst dev link</c>; false when an identical route already exists (EEXIST is ignored, as flannel does).</summary>
     public bool AddRoute(Ip4Net destination, string link)
     {
-        var r = _ip.Run("route", "add", destination.ToString(), "dev", link);
+        string[] args = ["route", "add", destination.ToString(), "dev", link];
+        var r = _ip.Run(args);
         if (r.ExitCode == 0) return true;
         if (r.StandardError.Contains("File exists", StringComparison.Ordinal)) return false;
-        _ip.RunChecked("route", "add", destination.ToString(), "dev", link); // throws with ip's message
-        return false;
+        throw _ip.Failed(args, r);
     }
 
     /// <summary>Deletes <c>dst dev link</c>; false when it was already gone (e.g. the link went away with it).</summary>

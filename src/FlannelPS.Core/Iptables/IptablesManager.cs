@@ -27,9 +27,6 @@ public sealed class IptablesManager
     /// <summary>How often RunAsync re-checks the rules (flannel's --iptables-resync, default 5 s).</summary>
     public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Drop --random-fully even when iptables supports it (--ip-masq-fully-random-disable).</summary>
-    public bool DisableRandomFully { get; init; }
-
     public bool RandomFullySupported
     {
         get
@@ -47,7 +44,7 @@ public sealed class IptablesManager
     /// </summary>
     public void ApplyMasquerade(Ip4Net network, Ip4Net lease, Ip4Net? previousNetwork = null, Ip4Net? previousLease = null)
     {
-        var randomFully = !DisableRandomFully && RandomFullySupported;
+        var randomFully = RandomFullySupported;
         if (previousNetwork is { } pn && previousLease is { } pl && (pn != network || pl != lease))
         {
             _log.Info($"Removing masquerade rules of the previous network {pn} / subnet {pl}");
@@ -81,7 +78,8 @@ public sealed class IptablesManager
         foreach (var s in sets)
         {
             if (s.All(r => Listing(listings, r.Table).Contains(r.ToSaveString()) || Exists(r))) continue;
-            if (Ensure(s)) repaired++;
+            Reinstall(s); // already proven incomplete: no second round of -C
+            repaired++;
         }
         return repaired;
     }
@@ -132,7 +130,13 @@ public sealed class IptablesManager
             if (!Exists(r)) { missing = true; break; }
         }
         if (!missing) return false;
+        Reinstall(rules);
+        return true;
+    }
 
+    /// <summary>Creates the set's chains when absent, deletes every rule of the set, and appends them in order.</summary>
+    private void Reinstall(IReadOnlyList<IptablesRule> rules)
+    {
         foreach (var (table, chain) in IptablesRules.CustomChains(rules)) EnsureChain(table, chain);
         DeleteRules(rules);
         foreach (var r in rules)
@@ -140,7 +144,6 @@ public sealed class IptablesManager
             _log.Info($"Adding iptables rule: {r}");
             Check(Run(["-t", r.Table, "-A", r.Chain, .. r.Spec]), $"append {r}");
         }
-        return true;
     }
 
     /// <summary>Deletes each rule (every copy of it); missing rules are not an error.</summary>

@@ -73,9 +73,7 @@ public sealed class FlannelServiceInstaller(ICommandRunner? runner = null, strin
     {
         foreach (var (path, content, mode) in plan.Writes)
         {
-            AtomicFile.WriteAllText(path, content, mode);
-            // The temp file was created with the mode less the umask; say it exactly.
-            File.SetUnixFileMode(path, mode);
+            AtomicFile.WriteAllText(path, content, mode); // sets the exact mode, whatever the umask
         }
         foreach (var path in plan.Deletes)
         {

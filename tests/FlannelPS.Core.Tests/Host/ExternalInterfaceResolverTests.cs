@@ -65,6 +65,15 @@ public sealed class ExternalInterfaceResolverTests : IDisposable
     }
 
     [Fact]
+    public void Loopback_is_refused_because_it_has_no_usable_address()
+    {
+        // "lo" is in every message ("looking up", "loopback"): the error id and the named interface say which refusal it was.
+        var ex = Assert.Throws<FlannelException>(() => _t.Invoke(() => ExternalInterfaceResolver.Resolve("lo")));
+        Assert.Equal("FlannelInterfaceNoAddress", ex.ErrorId);
+        Assert.Contains("interface lo:", ex.Message);
+    }
+
+    [Fact]
     public void Global_unicast_follows_go()
     {
         Assert.True(ExternalInterfaceResolver.IsGlobalUnicast(Ip4.Parse("10.1.2.3")));
