@@ -27,7 +27,10 @@ $o | ConvertTo-Json -Depth 4 -Compress
 '@
     $env:_FPDK_MODULE = $modulePath; $env:_FPDK_SUBNET = "$dir/subnet.env"
     $out = ip netns exec $ns dotnet pwsh -NoProfile -NonInteractive -Command $steps
-    $script:result = ($out | Where-Object { $_ -like '{*' } | Select-Object -Last 1) | ConvertFrom-Json
+    $json = $out | Where-Object { $_ -like '{*' } | Select-Object -Last 1
+    # A child that failed must fail the suite, not leave $result empty for -Not -Match to accept.
+    if ($LASTEXITCODE -ne 0 -or -not $json) { throw "the steps in $ns failed (exit $LASTEXITCODE):`n$($out -join "`n")" }
+    $script:result = $json | ConvertFrom-Json
     $script:whatIfText = $out -join "`n"
     $script:addr = (ip -n $ns -4 -o addr show dev docker0) -join "`n"
     $script:link = (ip -n $ns -o link show dev docker0) -join "`n"

@@ -70,7 +70,8 @@ Describe 'Install-FlannelDockerDropIn' {
         $doc = Get-Content -Raw $json | ConvertFrom-Json -AsHashtable
         $doc['bip'] | Should -Be '10.0.5.1/24'
         $doc['mtu'] | Should -Be 1472
-        $doc['ip-masq'] | Should -BeFalse
+        $doc.ContainsKey('ip-masq') | Should -BeTrue
+        $doc['ip-masq'] | Should -BeExactly $false
         $doc['log-driver'] | Should -Be 'journald'
         $doc['storage-driver'] | Should -Be 'overlay2'
         $doc['debug'] | Should -BeTrue

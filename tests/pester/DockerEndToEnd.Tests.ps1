@@ -31,7 +31,7 @@ Describe 'Docker on a FlannelPS overlay, end to end' -Tag 'Docker' -Skip:$skipDo
         function Set-BridgeInHost([string] $HostName) {
             $h = Get-TbHost $HostName
             $cmd = "Import-Module '$Module'; Set-FlannelDockerBridge -SubnetFile '$($h.SubnetFile)' -Confirm:`$false"
-            $r = Invoke-Tb $HostName ((Get-PwshInvocation) + @('-NoProfile', '-NonInteractive', '-Command', $cmd)) -TimeoutSeconds 60
+            $r = Invoke-Tb $HostName ((Get-FlannelTestbedPwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $cmd)) -TimeoutSeconds 60
             if ($r.ExitCode -ne 0) { throw "Set-FlannelDockerBridge in ${HostName}: $($r.Error) $($r.Output)" }
         }
 

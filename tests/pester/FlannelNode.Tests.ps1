@@ -3,6 +3,7 @@
 BeforeAll {
     Import-Module $env:FLANNELPS_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+    Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     Assert-TestNamespace
     $script:etcd = Get-TestEtcdEndpoint
     $script:ul = New-TestUnderlay -Name "fpn$PID".Substring(0, [Math]::Min(11, "fpn$PID".Length)) -Address 192.0.2.101/24, 192.0.2.102/24
@@ -117,7 +118,7 @@ Describe 'Start-FlannelNode (alloc backend)' {
         $module = $env:FLANNELPS_MODULE
         $log = Join-Path $dir 'wait.log'
         $cmd = "Import-Module '$module'; Start-FlannelNode -Wait -Interface $ul -PublicIP 192.0.2.101 -SubnetFile '$subnetFile' -EtcdEndpoint $etcd -EtcdPrefix $prefix | ForEach-Object { `$_.Message }"
-        $pwsh = Get-PwshInvocation
+        $pwsh = Get-FlannelTestbedPwshCommand
         $p = Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($cmd)))) `
             -PassThru -NoNewWindow -RedirectStandardOutput $log -RedirectStandardError "$log.err"
         try {

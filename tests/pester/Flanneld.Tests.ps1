@@ -104,7 +104,9 @@ Describe 'flanneld (the drop-in command)' {
         $r = Invoke-Flanneld @("--etcd-endpoints=$etcd", '--subnet-lease-renew-margin=0')
         $r.ExitCode | Should -Be 1
         $r.StdErr.Trim() | Should -BeExactly 'Invalid subnet-lease-renew-margin option, out of acceptable range'
-        (Invoke-Flanneld @('--subnet-lease-renew-margin=1440')).ExitCode | Should -Be 1
+        $r = Invoke-Flanneld @('--subnet-lease-renew-margin=1440')
+        $r.ExitCode | Should -Be 1
+        $r.StdErr.Trim() | Should -BeExactly 'Invalid subnet-lease-renew-margin option, out of acceptable range'
     }
 
     It 'exits 1 with an E line when the node cannot start (unknown interface)' {

@@ -7,6 +7,7 @@ BeforeDiscovery {
 BeforeAll {
     Import-Module $env:FLANNELPS_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+    Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     $script:common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
 }
 
@@ -56,7 +57,7 @@ Import-Module '$env:FLANNELPS_MODULE'
 `$loaded = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'Google.Protobuf' } | ForEach-Object { `$_.GetName().Version.ToString() }
 (`$loaded | Sort-Object) -join ','
 "@
-        $pwsh = Get-PwshInvocation
+        $pwsh = Get-FlannelTestbedPwshCommand
         $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -EncodedCommand ([Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))) 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         $out[0] | Should -Be '10.4.0.0/16'

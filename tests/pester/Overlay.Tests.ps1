@@ -52,16 +52,11 @@ BeforeAll {
         & kill -TERM $Node.Pid 2>$null
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
         while ([DateTime]::UtcNow -lt $deadline) {
-            if (-not (Test-ProcessAlive $Node.Pid)) { return $true }
+            if (-not (Test-FlannelTestbedProcessAlive $Node.Pid)) { return $true }
             Start-Sleep -Milliseconds 100
         }
         Stop-FlannelTestbedProcess -Process $Node
         $false
-    }
-
-    function Test-ProcessAlive([int] $Id) {
-        try { $stat = [IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $false }
-        $stat.Substring($stat.LastIndexOf(')') + 2, 1) -notin 'Z', 'X'
     }
 
     function Start-Node([string] $HostName, [string] $ArgumentList = '') {
@@ -149,7 +144,7 @@ BeforeAll {
     function Start-Capture([string] $Namespace, [string[]] $Arguments, [string] $Name) {
         $cap = Start-FlannelTestbedProcess -Testbed $tb -Namespace $Namespace -Name $Name -Command (@('tcpdump', '-n', '-U') + $Arguments)
         Wait-FlannelTestbedCondition -Description "tcpdump in $Namespace listening" -TimeoutSeconds 10 -Condition {
-            if (-not (Test-ProcessAlive $cap.Pid)) { throw "tcpdump exited: $(Get-Content -Raw $cap.LogFile)" }
+            if (-not (Test-FlannelTestbedProcessAlive $cap.Pid)) { throw "tcpdump exited: $(Get-Content -Raw $cap.LogFile)" }
             (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
         } | Out-Null
         $cap
@@ -242,7 +237,7 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
         # On h2's underlay port: the echo requests arrive from h1, the replies leave for h1.
         $cap = Start-Capture $Nodes.h2.Namespace @('-i', 'eth0', '-c', '6', '-w', $pcap, 'udp and port 8285') 'tcpdump-ul'
         $r = Invoke-Ping $C1.Namespace $C2.Address 3
-        Wait-FlannelTestbedCondition -Description 'tcpdump to capture 6 datagrams' -TimeoutSeconds 10 -Condition { -not (Test-ProcessAlive $cap.Pid) } | Out-Null
+        Wait-FlannelTestbedCondition -Description 'tcpdump to capture 6 datagrams' -TimeoutSeconds 10 -Condition { -not (Test-FlannelTestbedProcessAlive $cap.Pid) } | Out-Null
         Stop-FlannelTestbedProcess -Process $cap
         $r.ExitCode | Should -Be 0
         $frames = @(Read-PcapUdp $pcap)
@@ -370,7 +365,7 @@ $r | ConvertTo-Json -Depth 5 -Compress
 '@
         $c1 = $C1.Address
         $leaseKey = "$Prefix/subnets/$((Get-LeaseSubnet $SubnetEnvs.h3) -replace '/', '-')"
-        $r = Invoke-Tb h3 ((Get-PwshInvocation) + @('-NoProfile', '-NonInteractive', '-File', $script, $Module, $tb.EtcdEndpoint, $Nodes.h3.SubnetFile, $c1, $leaseKey)) -TimeoutSeconds 150
+        $r = Invoke-Tb h3 ((Get-FlannelTestbedPwshCommand) + @('-NoProfile', '-NonInteractive', '-File', $script, $Module, $tb.EtcdEndpoint, $Nodes.h3.SubnetFile, $c1, $leaseKey)) -TimeoutSeconds 150
         $r.ExitCode | Should -Be 0 -Because "$($r.Error)`n$($r.Output)"
         $j = ($r.Output -split "`n" | Where-Object { $_ -like '{*' } | Select-Object -Last 1) | ConvertFrom-Json
         $j.JobType | Should -Be 'FlannelNodeJob'

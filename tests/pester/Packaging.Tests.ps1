@@ -4,6 +4,7 @@
 # repository list, the CurrentUser module folder) lives under a temporary HOME, removed afterwards.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+    Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     $script:repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:version = ([xml] (Get-Content (Join-Path $repoRoot 'Directory.Build.props') -Raw)).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
     $script:pkgHome = Join-Path ([IO.Path]::GetTempPath()) "fpsv-pkg-$PID"
@@ -13,7 +14,7 @@ BeforeAll {
 
     function Invoke-IsolatedPwsh([string] $Script) {
         # A fresh pwsh whose user data (PSResourceGet's repositories, CurrentUser modules) is under $pkgHome.
-        $pwsh = Get-PwshInvocation
+        $pwsh = Get-FlannelTestbedPwshCommand
         $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
         foreach ($a in @($pwsh | Select-Object -Skip 1) + '-NoProfile', '-NonInteractive', '-Command', $Script) { $psi.ArgumentList.Add($a) }
         $psi.UseShellExecute = $false

@@ -8,7 +8,7 @@ BeforeAll {
     Import-Module $env:FLANNELPS_MODULE -Force
     $script:RunId = if ($env:FLANNELPS_TEST_RUNID) { $env:FLANNELPS_TEST_RUNID } else { $PID }
     $script:Module = $env:FLANNELPS_MODULE
-    $script:Pwsh = Get-PwshInvocation
+    $script:Pwsh = Get-FlannelTestbedPwshCommand
     $script:PesterPath = (Get-Module Pester).Path
     $script:Runbooks = (Resolve-Path (Join-Path $PSScriptRoot '../../examples/runbooks')).Path
     $script:tb = $null

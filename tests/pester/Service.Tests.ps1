@@ -6,6 +6,7 @@
 BeforeAll {
     Import-Module $env:FLANNELPS_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+    Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     $script:bin = Join-Path (Split-Path $env:FLANNELPS_MODULE) 'bin'
     $script:root = Join-Path ([IO.Path]::GetTempPath()) "fpsv-service-$PID"
     $script:systemdRuns = Test-Path /run/systemd/system
@@ -28,8 +29,8 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
             -IptablesResyncSec 9 -NoIptablesForwardRules -HealthzPort 8471 -AdditionalOption '-v=2' -PwshCommand /usr/bin/pwsh `
             @paths -WarningVariable warn -WarningAction SilentlyContinue
         $svc.Changed | Should -BeTrue
-        $svc.SystemdRunning | Should -BeFalse
-        $svc.Enabled | Should -BeFalse
+        $svc.SystemdRunning | Should -BeExactly $false
+        $svc.Enabled | Should -BeExactly $false
         $warn | Should -HaveCount 1
         "$warn" | Should -Match 'systemd is not running on this host'
         "$warn" | Should -Match ([regex]::Escape("set -a; . $($paths.EnvironmentFilePath); sh $bin/flanneld-start `$FLANNEL_OPTIONS"))
@@ -79,7 +80,7 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
     }
 
     It '-WhatIf prints both files and writes neither' {
-        $pwsh = Get-PwshInvocation
+        $pwsh = Get-FlannelTestbedPwshCommand
         $script = "Import-Module '$env:FLANNELPS_MODULE'; Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 -IpMasq -UnitPath '$($paths.UnitPath)' -EnvironmentFilePath '$($paths.EnvironmentFilePath)' -WhatIf"
         $out = (& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script 2>&1) -join "`n"
         $LASTEXITCODE | Should -Be 0

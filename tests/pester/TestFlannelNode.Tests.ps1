@@ -8,7 +8,7 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
     $script:RunId = if ($env:FLANNELPS_TEST_RUNID) { $env:FLANNELPS_TEST_RUNID } else { $PID }
     $script:Module = $env:FLANNELPS_MODULE
-    $script:Pwsh = Get-PwshInvocation
+    $script:Pwsh = Get-FlannelTestbedPwshCommand
     $script:tb = $null
     $script:tb = New-FlannelTestbed -Name "fpop-$RunId-tn" -HostCount 2
     $script:Ep = $tb.EtcdEndpoint

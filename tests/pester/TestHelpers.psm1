@@ -72,11 +72,4 @@ function Wait-Until {
     throw "Timed out after $TimeoutSec s waiting for $Because"
 }
 
-function Get-PwshInvocation {
-    # How to start another pwsh like this one: pwsh runs as a local dotnet tool (dotnet pwsh.dll).
-    $exe = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
-    @($exe)
-}
-
 Export-ModuleMember -Function *

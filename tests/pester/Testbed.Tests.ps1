@@ -6,13 +6,6 @@ BeforeAll {
     $script:RunId = if ($env:FLANNELPS_TEST_RUNID) { $env:FLANNELPS_TEST_RUNID } else { $PID }
     $script:TestbedSh = (Resolve-Path (Join-Path $PSScriptRoot '../testbed/testbed.sh')).Path
 
-    # Running = has a /proc entry that is not a zombie: a killed child of this pwsh stays a zombie
-    # until .NET reaps it, which can lag under load.
-    function Test-ProcessRunning([int] $Id) {
-        try { $stat = [IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $false }
-        $stat.Substring($stat.LastIndexOf(')') + 2, 1) -notin 'Z', 'X'
-    }
-
     function Get-TestNamespaces([string] $Prefix) {
         @(ip netns list 2>$null | ForEach-Object { ($_ -split ' ', 2)[0] } | Where-Object { $_.StartsWith("$Prefix-", [StringComparison]::Ordinal) })
     }
@@ -120,7 +113,7 @@ Describe 'New-FlannelTestbed with two hosts' {
         }
         ip netns pids "$Name-h2" | Should -Contain "$($p.Pid)"
         Stop-FlannelTestbedProcess -Process $p
-        Test-ProcessRunning $p.Pid | Should -BeFalse
+        Test-FlannelTestbedProcessAlive $p.Pid | Should -BeFalse
     }
 
     It 'builds the same topology as the bash twin testbed.sh' {
@@ -146,10 +139,10 @@ ip netns list 2>/dev/null | awk '{print $1}' | grep -cF -- "$2-"
 
     It 'tears everything down, and a second Remove-FlannelTestbed is harmless' {
         $etcdPid = $tb.EtcdProcess.Pid
-        Test-ProcessRunning $etcdPid | Should -BeTrue
+        Test-FlannelTestbedProcessAlive $etcdPid | Should -BeTrue
         Remove-FlannelTestbed -Testbed $tb
         Get-TestNamespaces $Name | Should -BeNullOrEmpty
-        Test-ProcessRunning $etcdPid | Should -BeFalse
+        Test-FlannelTestbedProcessAlive $etcdPid | Should -BeFalse
         Test-Path $tb.WorkDir | Should -BeFalse
         $tb.Removed | Should -BeTrue
         { Remove-FlannelTestbed -Testbed $tb -WarningAction Stop } | Should -Not -Throw

@@ -232,20 +232,20 @@ function Stop-FlannelTestbedProcess {
     )
     process {
         $id = [int]$Process.Pid
-        if (-not (Test-TbProcessAlive $id)) { return }
+        if (-not (Test-FlannelTestbedProcessAlive $id)) { return }
         $null = Invoke-TbProcess -FilePath 'kill' -ArgumentList '-TERM', "$id" -TimeoutSeconds 5
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-        while ((Test-TbProcessAlive $id) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
-        if (Test-TbProcessAlive $id) {
+        while ((Test-FlannelTestbedProcessAlive $id) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        if (Test-FlannelTestbedProcessAlive $id) {
             $null = Invoke-TbProcess -FilePath 'kill' -ArgumentList '-KILL', "$id" -TimeoutSeconds 5
             $deadline = [DateTime]::UtcNow.AddSeconds(5)
-            while ((Test-TbProcessAlive $id) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            while ((Test-FlannelTestbedProcessAlive $id) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
         }
     }
 }
 
 # Alive = exists and is not a zombie (a reaped-later child of ours still has a /proc entry).
-function Test-TbProcessAlive([int] $Id) {
+function Test-FlannelTestbedProcessAlive([int] $Id) {
     $stat = "/proc/$Id/stat"
     if (-not (Test-Path -LiteralPath $stat)) { return $false }
     try { $text = [System.IO.File]::ReadAllText($stat) } catch { return $false }
@@ -347,7 +347,7 @@ function New-FlannelTestbed {
             $etcdLog = $tb.EtcdProcess.LogFile
             try {
                 $null = Wait-FlannelTestbedCondition -Description "etcd health in $ns" -TimeoutSeconds $EtcdTimeoutSeconds -IntervalMilliseconds 200 -Condition {
-                    if (-not (Test-TbProcessAlive $tb.EtcdProcess.Pid)) { throw "etcd exited: $(Get-Content -Tail 5 $etcdLog)" }
+                    if (-not (Test-FlannelTestbedProcessAlive $tb.EtcdProcess.Pid)) { throw "etcd exited: $(Get-Content -Tail 5 $etcdLog)" }
                     (Invoke-FlannelTestbedCommand -Namespace $ns -PassThru -TimeoutSeconds 10 -Command @(
                         'etcdctl', "--endpoints=$($tb.EtcdLocalEndpoint)", '--dial-timeout=1s', '--command-timeout=2s', 'endpoint', 'health')).ExitCode -eq 0
                 }
@@ -492,7 +492,7 @@ function Start-FlannelTestbedNode {
     $q = { param($s) "'" + ($s -replace "'", "''") + "'" }
     $script = "Import-Module $(& $q $Module); Start-FlannelNode -EtcdEndpoint $($Testbed.EtcdEndpoint) -SubnetFile $(& $q $SubnetFile) $ArgumentList -Wait | ForEach-Object Message"
     $p = Start-FlannelTestbedProcess -Testbed $Testbed -Namespace $h.Namespace -Name flannel -Command (
-        (Get-TbPwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -Environment @{ NO_COLOR = '1' }
+        (Get-FlannelTestbedPwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -Environment @{ NO_COLOR = '1' }
     $p | Add-Member -NotePropertyName HostName -NotePropertyValue $HostName
     $p | Add-Member -NotePropertyName SubnetFile -NotePropertyValue $SubnetFile
     $p
@@ -515,7 +515,7 @@ function Wait-FlannelTestbedNode {
         try {
             Wait-FlannelTestbedCondition -Description "the node in $($Node.Namespace) to run" -TimeoutSeconds $TimeoutSeconds -IntervalMilliseconds 200 -Condition {
                 $log = if (Test-Path -LiteralPath $Node.LogFile) { [System.IO.File]::ReadAllText($Node.LogFile) } else { '' }
-                if (-not (Test-TbProcessAlive $Node.Pid)) { throw "the node exited. Log:`n$log" }
+                if (-not (Test-FlannelTestbedProcessAlive $Node.Pid)) { throw "the node exited. Log:`n$log" }
                 if ($log -match 'State: Running') { Get-FlannelTestbedSubnetEnv -Path $Node.SubnetFile }
             }
         }
@@ -542,7 +542,7 @@ function Invoke-FlannelTestbedEtcdctl {
 }
 
 # How to start another pwsh like this one: pwsh runs as a local dotnet tool (dotnet pwsh.dll).
-function Get-TbPwshCommand {
+function Get-FlannelTestbedPwshCommand {
     $exe = [Environment]::ProcessPath
     if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
     @($exe)
@@ -589,4 +589,5 @@ function Remove-FlannelTestbed {
 
 Export-ModuleMember -Function New-FlannelTestbed, Invoke-FlannelTestbedEtcdctl, Add-FlannelTestbedContainer, Remove-FlannelTestbed,
     Invoke-FlannelTestbedCommand, Start-FlannelTestbedProcess, Stop-FlannelTestbedProcess,
-    Wait-FlannelTestbedCondition, Get-FlannelTestbedSubnetEnv, Start-FlannelTestbedNode, Wait-FlannelTestbedNode
+    Wait-FlannelTestbedCondition, Get-FlannelTestbedSubnetEnv, Start-FlannelTestbedNode, Wait-FlannelTestbedNode,
+    Test-FlannelTestbedProcessAlive, Get-FlannelTestbedPwshCommand
