@@ -11,12 +11,16 @@ namespace FlannelPS.Commands;
 [OutputType(typeof(FlannelNetworkConfig))]
 public sealed class GetFlannelNetworkConfigCommand : EtcdCmdlet
 {
-    protected override void ProcessRecord() => RunAsync(async ct =>
+    protected override void ProcessRecord()
     {
+        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
         var options = BuildEtcdOptions();
-        await using var registry = OpenRegistry();
-        var manager = new SubnetManager(registry, TimeProvider.System, Random.Shared, NullLog.Instance);
-        var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
-        Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
-    });
+        RunAsync(async ct =>
+        {
+            await using var registry = OpenRegistry(options);
+            var manager = new SubnetManager(registry, TimeProvider.System, Random.Shared, NullLog.Instance);
+            var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
+            Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
+        });
+    }
 }

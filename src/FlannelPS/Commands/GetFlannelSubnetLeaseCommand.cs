@@ -23,29 +23,33 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
     [Parameter]
     public SwitchParameter Reservation { get; set; }
 
-    protected override void ProcessRecord() => RunAsync(async ct =>
+    protected override void ProcessRecord()
     {
+        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
         var options = BuildEtcdOptions();
-        await using var registry = OpenRegistry();
-        var snapshot = await registry.GetLeasesAsync(ct).ConfigureAwait(false);
-        var patterns = Subnet?.Select(s => WildcardPattern.Get(s, WildcardOptions.IgnoreCase)).ToArray();
-        foreach (var lease in snapshot.Leases.OrderBy(l => l.Subnet.Address))
+        RunAsync(async ct =>
         {
-            var subnet = lease.Subnet.ToString();
-            if (patterns is not null)
+            await using var registry = OpenRegistry(options);
+            var snapshot = await registry.GetLeasesAsync(ct).ConfigureAwait(false);
+            var patterns = Subnet?.Select(s => WildcardPattern.Get(s, WildcardOptions.IgnoreCase)).ToArray();
+            foreach (var lease in snapshot.Leases.OrderBy(l => l.Subnet.Address))
             {
-                if (!patterns.Any(p => p.IsMatch(subnet) || p.IsMatch(lease.Key))) continue;
+                var subnet = lease.Subnet.ToString();
+                if (patterns is not null)
+                {
+                    if (!patterns.Any(p => p.IsMatch(subnet) || p.IsMatch(lease.Key))) continue;
+                }
+                if (PublicIP is not null && lease.Attrs.PublicIP.ToString() != PublicIP) continue;
+                if (Reservation && !lease.IsReservation) continue;
+                Emit(new FlannelSubnetLease(lease, options.SubnetsPrefix));
             }
-            if (PublicIP is not null && lease.Attrs.PublicIP.ToString() != PublicIP) continue;
-            if (Reservation && !lease.IsReservation) continue;
-            Emit(new FlannelSubnetLease(lease, options.SubnetsPrefix));
-        }
-        // A literal subnet that matched nothing is an error, as Get-Item would report it.
-        foreach (var s in Subnet ?? [])
-        {
-            if (!WildcardPattern.ContainsWildcardCharacters(s) && !snapshot.Leases.Any(l => l.Subnet.ToString() == s || l.Key == s))
-                EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{s}' under {options.SubnetsPrefix}."),
-                    "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, s));
-        }
-    });
+            // A literal subnet that matched nothing is an error, as Get-Item would report it.
+            foreach (var s in Subnet ?? [])
+            {
+                if (!WildcardPattern.ContainsWildcardCharacters(s) && !snapshot.Leases.Any(l => l.Subnet.ToString() == s || l.Key == s))
+                    EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{s}' under {options.SubnetsPrefix}."),
+                        "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, s));
+            }
+        });
+    }
 }

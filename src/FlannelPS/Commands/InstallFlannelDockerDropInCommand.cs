@@ -10,7 +10,7 @@ namespace FlannelPS.Commands;
 
 [Cmdlet(VerbsLifecycle.Install, "FlannelDockerDropIn", SupportsShouldProcess = true, DefaultParameterSetName = DropInSet)]
 [OutputType(typeof(FlannelDockerConfig))]
-public sealed class InstallFlannelDockerDropInCommand : FlannelCmdlet
+public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
 {
     private const string DropInSet = "DropIn";
     private const string DaemonJsonSet = "DaemonJson";
@@ -57,10 +57,6 @@ public sealed class InstallFlannelDockerDropInCommand : FlannelCmdlet
     [Parameter(ParameterSetName = DaemonJsonSet)]
     public SwitchParameter NoIpMasq { get; set; }
 
-    /// <summary>Then run systemctl daemon-reload and systemctl restart docker (only where systemd is the init).</summary>
-    [Parameter]
-    public SwitchParameter Restart { get; set; }
-
     protected override void ProcessRecord()
     {
         var method = Method;
@@ -70,7 +66,6 @@ public sealed class InstallFlannelDockerDropInCommand : FlannelCmdlet
         var subnetFile = SessionState.Path.GetUnresolvedProviderPathFromPSPath(SubnetFile);
         var settings = new DropInSettings(EnvironmentFile, DockerdPath, Key);
         var noIpMasq = NoIpMasq.IsPresent;
-        var restart = Restart.IsPresent;
         RunAsync(async ct =>
         {
             var plan = method == DockerConfigMethod.DaemonJson
@@ -88,19 +83,7 @@ public sealed class InstallFlannelDockerDropInCommand : FlannelCmdlet
             {
                 return;
             }
-            var restarted = false;
-            if (restart && Confirm("docker.service", "systemctl daemon-reload; systemctl restart docker"))
-            {
-                try
-                {
-                    await new SystemdDocker().RestartDockerAsync(path, ct).ConfigureAwait(false);
-                    restarted = true;
-                }
-                catch (SystemdNotRunningException ex)
-                {
-                    EmitError(ex);
-                }
-            }
+            var restarted = await RestartDockerIfAskedAsync(path, ct).ConfigureAwait(false);
             Emit(plan with { Restarted = restarted });
         });
     }

@@ -35,37 +35,41 @@ public sealed class NewFlannelSubnetLeaseCommand : EtcdCmdlet
     [Parameter(ParameterSetName = LeaseSet)]
     public string? PreferredSubnet { get; set; }
 
-    protected override void ProcessRecord() => RunAsync(async ct =>
+    protected override void ProcessRecord()
     {
-        if (!Ip4.TryParse(PublicIP, out var publicIp))
-            throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{PublicIP}' is not a valid IPv4 address.", PublicIP);
+        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
         var options = BuildEtcdOptions();
-        await using var registry = OpenRegistry();
-        var manager = new SubnetManager(registry, TimeProvider.System, Random.Shared, new CmdletLog(this));
-        var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
-        var attrs = new LeaseAttrs(publicIp);
-        Lease lease;
-        if (Reservation)
+        RunAsync(async ct =>
         {
-            var subnet = ParseSubnet(Subnet, nameof(Subnet));
-            if (!config.IsCompatible(subnet))
-                throw new FlannelException("FlannelSubnetIncompatible", FlannelErrorCategory.InvalidArgument,
-                    $"Subnet {subnet} does not fit the network config (SubnetLen {config.SubnetLen}, {config.SubnetMin} ... {config.SubnetMax}).", Subnet);
-            var existing = await registry.GetLeaseAsync(subnet, ct).ConfigureAwait(false);
-            if (existing is not null && existing.Attrs.PublicIP != publicIp)
-                throw new FlannelException("FlannelSubnetTaken", FlannelErrorCategory.ResourceExists,
-                    $"Subnet {subnet} is held by {existing.Attrs.PublicIP}; remove that lease first.", Subnet);
-            if (!Confirm(options.SubnetsPrefix + SubnetKey.Make(subnet), $"Reserve for {publicIp}")) return;
-            lease = await registry.PutReservationAsync(subnet, attrs, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            var preferred = PreferredSubnet is null ? (Ip4Net?)null : ParseSubnet(PreferredSubnet, nameof(PreferredSubnet));
-            if (!Confirm($"{options.SubnetsPrefix} at {options.EndpointList}", $"Acquire a subnet lease for {publicIp}")) return;
-            lease = await manager.AcquireLeaseAsync(config, attrs, preferred, ct).ConfigureAwait(false);
-        }
-        Emit(new FlannelSubnetLease(lease, options.SubnetsPrefix));
-    });
+            if (!Ip4.TryParse(PublicIP, out var publicIp))
+                throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{PublicIP}' is not a valid IPv4 address.", PublicIP);
+            await using var registry = OpenRegistry(options);
+            var manager = new SubnetManager(registry, TimeProvider.System, Random.Shared, new CmdletLog(this));
+            var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
+            var attrs = new LeaseAttrs(publicIp);
+            Lease lease;
+            if (Reservation)
+            {
+                var subnet = ParseSubnet(Subnet, nameof(Subnet));
+                if (!config.IsCompatible(subnet))
+                    throw new FlannelException("FlannelSubnetIncompatible", FlannelErrorCategory.InvalidArgument,
+                        $"Subnet {subnet} does not fit the network config (SubnetLen {config.SubnetLen}, {config.SubnetMin} ... {config.SubnetMax}).", Subnet);
+                var existing = await registry.GetLeaseAsync(subnet, ct).ConfigureAwait(false);
+                if (existing is not null && existing.Attrs.PublicIP != publicIp)
+                    throw new FlannelException("FlannelSubnetTaken", FlannelErrorCategory.ResourceExists,
+                        $"Subnet {subnet} is held by {existing.Attrs.PublicIP}; remove that lease first.", Subnet);
+                if (!Confirm(options.SubnetsPrefix + SubnetKey.Make(subnet), $"Reserve for {publicIp}")) return;
+                lease = await registry.PutReservationAsync(subnet, attrs, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                var preferred = PreferredSubnet is null ? (Ip4Net?)null : ParseSubnet(PreferredSubnet, nameof(PreferredSubnet));
+                if (!Confirm($"{options.SubnetsPrefix} at {options.EndpointList}", $"Acquire a subnet lease for {publicIp}")) return;
+                lease = await manager.AcquireLeaseAsync(config, attrs, preferred, ct).ConfigureAwait(false);
+            }
+            Emit(new FlannelSubnetLease(lease, options.SubnetsPrefix));
+        });
+    }
 
     private static Ip4Net ParseSubnet(string text, string name) =>
         Ip4Net.TryParse(text, out var net, out var ip) && ip == net.Address

@@ -20,37 +20,41 @@ public sealed class RemoveFlannelSubnetLeaseCommand : EtcdCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord() => RunAsync(async ct =>
+    protected override void ProcessRecord()
     {
+        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
         var options = BuildEtcdOptions();
-        await using var registry = OpenRegistry();
-        IReadOnlyList<Lease>? all = null;
-        foreach (var s in Subnet)
+        RunAsync(async ct =>
         {
-            var targets = new List<Ip4Net>();
-            if (WildcardPattern.ContainsWildcardCharacters(s))
+            await using var registry = OpenRegistry(options);
+            IReadOnlyList<Lease>? all = null;
+            foreach (var s in Subnet)
             {
-                all ??= (await registry.GetLeasesAsync(ct).ConfigureAwait(false)).Leases;
-                var pattern = WildcardPattern.Get(s, WildcardOptions.IgnoreCase);
-                targets.AddRange(all.Where(l => pattern.IsMatch(l.Subnet.ToString())).Select(l => l.Subnet));
+                var targets = new List<Ip4Net>();
+                if (WildcardPattern.ContainsWildcardCharacters(s))
+                {
+                    all ??= (await registry.GetLeasesAsync(ct).ConfigureAwait(false)).Leases;
+                    var pattern = WildcardPattern.Get(s, WildcardOptions.IgnoreCase);
+                    targets.AddRange(all.Where(l => pattern.IsMatch(l.Subnet.ToString())).Select(l => l.Subnet));
+                }
+                else if (Ip4Net.TryParse(s, out var net) || SubnetKey.TryParse(s, out net))
+                {
+                    targets.Add(net);
+                }
+                else
+                {
+                    EmitError(new ErrorRecord(new ArgumentException($"'{s}' is not a subnet such as 10.0.72.0/24."), "FlannelInvalidArgument", ErrorCategory.InvalidArgument, s));
+                    continue;
+                }
+                foreach (var subnet in targets)
+                {
+                    var key = options.SubnetsPrefix + SubnetKey.Make(subnet);
+                    if (!ConfirmUnlessForced(Force, key, "Remove subnet lease")) continue;
+                    if (!await registry.DeleteLeaseAsync(subnet, ct).ConfigureAwait(false))
+                        EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{subnet}' under {options.SubnetsPrefix}."),
+                            "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, s));
+                }
             }
-            else if (Ip4Net.TryParse(s, out var net) || SubnetKey.TryParse(s, out net))
-            {
-                targets.Add(net);
-            }
-            else
-            {
-                EmitError(new ErrorRecord(new ArgumentException($"'{s}' is not a subnet such as 10.0.72.0/24."), "FlannelInvalidArgument", ErrorCategory.InvalidArgument, s));
-                continue;
-            }
-            foreach (var subnet in targets)
-            {
-                var key = options.SubnetsPrefix + SubnetKey.Make(subnet);
-                if (!ConfirmUnlessForced(Force, key, "Remove subnet lease")) continue;
-                if (!await registry.DeleteLeaseAsync(subnet, ct).ConfigureAwait(false))
-                    EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{subnet}' under {options.SubnetsPrefix}."),
-                        "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, s));
-            }
-        }
-    });
+        });
+    }
 }

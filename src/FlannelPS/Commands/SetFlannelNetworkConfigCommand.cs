@@ -58,16 +58,20 @@ public sealed class SetFlannelNetworkConfigCommand : EtcdCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord() => RunAsync(async ct =>
+    protected override void ProcessRecord()
     {
-        var json = ParameterSetName == JsonSet ? Json.Trim() : BuildJson();
-        var config = NetworkConfigParser.Parse(json); // throws with flannel's text; nothing written
+        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
         var options = BuildEtcdOptions();
-        if (!Confirm($"{options.ConfigKey} at {options.EndpointList}", $"Set network config {json}")) return;
-        await using var registry = OpenRegistry();
-        await registry.PutNetworkConfigAsync(json, ct).ConfigureAwait(false);
-        if (PassThru) Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
-    });
+        RunAsync(async ct =>
+        {
+            var json = ParameterSetName == JsonSet ? Json.Trim() : BuildJson();
+            var config = NetworkConfigParser.Parse(json); // throws with flannel's text; nothing written
+            if (!Confirm($"{options.ConfigKey} at {options.EndpointList}", $"Set network config {json}")) return;
+            await using var registry = OpenRegistry(options);
+            await registry.PutNetworkConfigAsync(json, ct).ConfigureAwait(false);
+            if (PassThru) Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
+        });
+    }
 
     private string BuildJson()
     {

@@ -89,7 +89,7 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
         var healthy = true;
         RunAsync(async ct =>
         {
-            await using var registry = OpenRegistry();
+            await using var registry = OpenRegistry(etcd);
             var checker = new NodeHealthChecker(registry, new IpJsonHostNetwork(), new ProcessIptablesRunner(), new SystemPinger());
             await foreach (var result in checker.RunAsync(options, ct).ConfigureAwait(false))
             {

@@ -8,7 +8,7 @@ namespace FlannelPS.Commands;
 
 [Cmdlet(VerbsLifecycle.Uninstall, "FlannelDockerDropIn", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = DefaultSet)]
 [OutputType(typeof(FlannelDockerConfig))]
-public sealed class UninstallFlannelDockerDropInCommand : FlannelCmdlet
+public sealed class UninstallFlannelDockerDropInCommand : DockerConfigCmdlet
 {
     private const string DefaultSet = "Default";
 
@@ -24,10 +24,6 @@ public sealed class UninstallFlannelDockerDropInCommand : FlannelCmdlet
     /// <summary>Remove a drop-in even though it lacks FlannelPS's marker line.</summary>
     [Parameter(ParameterSetName = DefaultSet)]
     public SwitchParameter Force { get; set; }
-
-    /// <summary>Then run systemctl daemon-reload and systemctl restart docker (only where systemd is the init).</summary>
-    [Parameter(ParameterSetName = DefaultSet)]
-    public SwitchParameter Restart { get; set; }
 
     /// <summary>Emit a FlannelDockerConfig object describing what was removed.</summary>
     [Parameter(ParameterSetName = DefaultSet)]
@@ -56,19 +52,7 @@ public sealed class UninstallFlannelDockerDropInCommand : FlannelCmdlet
             DockerServiceConfig.Apply(plan);
             foreach (var key in plan.KeysSkipped)
                 EmitWarning($"'{key}' in '{path}' was changed after Install-FlannelDockerDropIn set it; left as it is.");
-            var restarted = false;
-            if (Restart && Confirm("docker.service", "systemctl daemon-reload; systemctl restart docker"))
-            {
-                try
-                {
-                    await new SystemdDocker().RestartDockerAsync(path, ct).ConfigureAwait(false);
-                    restarted = true;
-                }
-                catch (SystemdNotRunningException ex)
-                {
-                    EmitError(ex);
-                }
-            }
+            var restarted = await RestartDockerIfAskedAsync(path, ct).ConfigureAwait(false);
             if (PassThru) Emit(plan with { Restarted = restarted });
         });
     }

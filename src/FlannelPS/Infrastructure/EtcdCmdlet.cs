@@ -58,7 +58,7 @@ public abstract class EtcdCmdlet : FlannelCmdlet
         };
     }
 
-    protected ISubnetRegistry OpenRegistry() => new EtcdSubnetRegistry(BuildEtcdOptions());
+    protected static ISubnetRegistry OpenRegistry(EtcdOptions options) => new EtcdSubnetRegistry(options);
 
     /// <summary>Resolves a path against the current PowerShell location (not the process cwd).</summary>
     protected string? ResolvePath(string? path) =>

@@ -13,9 +13,6 @@ public abstract class FlannelCmdlet : PSCmdlet, IDisposable
     private BlockingCollection<Action>? _pipelineQueue;
     private int _pipelineThreadId;
 
-    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
-    protected CancellationToken CancelToken => _stopping.Token;
-
     protected override void StopProcessing() => _stopping.Cancel();
 
     /// <summary>Runs <paramref name="body"/> to completion, servicing its pipeline calls on this thread.
