@@ -179,13 +179,16 @@ public sealed class FlannelNode
     /// <summary>Keeps the lease renewed and the peer table current; re-acquires a revoked lease.</summary>
     private async Task RunLeaseLoopsAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network, CancellationToken ct)
     {
+        // One view of the peers for the node's life (a re-taken lease keeps its subnet): each new
+        // watch's snapshot is diffed against it.
+        var peers = new LeaseWatcher(lease.Subnet);
         while (true)
         {
             using var leaseCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var renewer = new LeaseRenewer(manager, lease, _options.RenewMargin, _deps.Time, _log);
             renewer.Renewed += OnLeaseRenewed;
-            var watch = new PeerLeaseWatch(_deps.Registry, lease.Subnet,
+            var watch = new PeerLeaseWatch(_deps.Registry, peers,
                 events => OnPeerEvents(events, network),
                 own =>
                 {

@@ -28,9 +28,18 @@ public sealed class PeerLeaseWatch
 
     public PeerLeaseWatch(ISubnetRegistry registry, Ip4Net ownSubnet, Action<IReadOnlyList<LeaseEvent>> onEvents,
         Action<Lease?> onOwnLeaseChanged, TimeProvider time, ILog log)
+        : this(registry, new LeaseWatcher(ownSubnet), onEvents, onOwnLeaseChanged, time, log) { }
+
+    /// <summary>
+    /// Continues from what <paramref name="watcher"/> already knows: its first snapshot is diffed
+    /// against that, so peers that left while no watch ran are reported removed, and the ones that
+    /// stayed are not reported again.
+    /// </summary>
+    public PeerLeaseWatch(ISubnetRegistry registry, LeaseWatcher watcher, Action<IReadOnlyList<LeaseEvent>> onEvents,
+        Action<Lease?> onOwnLeaseChanged, TimeProvider time, ILog log)
     {
         _registry = registry;
-        _watcher = new LeaseWatcher(ownSubnet);
+        _watcher = watcher;
         _onEvents = onEvents;
         _onOwnLeaseChanged = onOwnLeaseChanged;
         _time = time;

@@ -96,6 +96,36 @@ public sealed class FlannelNodeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_peer_that_left_while_the_lease_was_being_retaken_is_removed_and_the_others_are_not_added_twice()
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        var node = NewNode();
+        using var cts = new CancellationTokenSource();
+        var run = node.RunAsync(cts.Token);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var own = Ip4Net.Parse(node.GetStatus().Subnet!);
+        var leaving = Ip4Net.Parse(own.Address == Ip4.Parse("10.0.200.0") ? "10.0.201.0/24" : "10.0.200.0/24");
+        var staying = Ip4Net.Parse(own.Address == Ip4.Parse("10.0.210.0") ? "10.0.211.0/24" : "10.0.210.0/24");
+        await _registry.CreateLeaseAsync(leaving, new LeaseAttrs(Ip4.Parse("192.0.2.20")), TimeSpan.FromHours(24), default);
+        await _registry.CreateLeaseAsync(staying, new LeaseAttrs(Ip4.Parse("192.0.2.21")), TimeSpan.FromHours(24), default);
+        await Eventually.TrueAsync(() => node.GetStatus().Peers.Count == 2, "both peers seen");
+
+        // The peer leaves while no watch runs: between losing the lease and taking it back.
+        _registry.BeforeCreate = async subnet =>
+        {
+            if (subnet == own) await _registry.DeleteLeaseAsync(leaving, default);
+        };
+        await _registry.DeleteLeaseAsync(own, default);
+        await Eventually.TrueAsync(() => Events.Count(e => e.Kind == NodeEventKind.LeaseAcquired) == 2, "lease re-acquired");
+
+        await Eventually.TrueAsync(() => node.GetStatus().Peers.All(p => p.Subnet != leaving.ToString()), "the peer that left removed");
+        Assert.Equal(staying.ToString(), node.GetStatus().Peers.Single().Subnet);
+        Assert.Single(Events, e => e.Kind == NodeEventKind.PeerAdded && e.Message.Contains(staying.ToString()));
+        cts.Cancel();
+        await run;
+    }
+
+    [Fact]
     public async Task FailsClearlyWhenItsSubnetWasTakenByAnotherNode()
     {
         await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
