@@ -35,26 +35,6 @@ internal sealed class EtcdCaller(EtcdOptions options, EtcdClient client)
         }
     }
 
-    /// <summary>Headers for a long-lived call (the watch stream); adds etcd's "require leader" flag.</summary>
-    public async Task<Metadata> GetStreamHeadersAsync(CancellationToken cancellationToken)
-    {
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bound.CancelAfter(options.RequestTimeout);
-        try
-        {
-            var headers = new Metadata { { "hasleader", "true" } };
-            var auth = await GetHeadersAsync(bound.Token, "open a watch").ConfigureAwait(false);
-            if (auth is not null) foreach (var e in auth) headers.Add(e);
-            return headers;
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Map(ex, "open a watch") is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
-    public void ForgetToken() => _authHeaders = null;
-
     private async Task<Metadata?> GetHeadersAsync(CancellationToken cancellationToken, string what)
     {
         if (options.Username is null) return null;

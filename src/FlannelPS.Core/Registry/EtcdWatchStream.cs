@@ -1,5 +1,5 @@
-// One etcd v3 watch stream (bidirectional gRPC). Opening it is bounded by RequestTimeout (the
-// "created" answer must arrive in time); afterwards it lives until cancelled or broken. A watch
+// One etcd v3 watch stream (bidirectional gRPC). Opening it is one EtcdCaller call, bounded by
+// RequestTimeout (the "created" answer must arrive in time); afterwards it lives until cancelled or broken. A watch
 // cancelled for compaction becomes RegistryCompactedException so the caller re-lists.
 using Etcdserverpb;
 using Grpc.Core;
@@ -15,24 +15,23 @@ internal sealed class EtcdWatchStream(Watch.WatchClient client, EtcdCaller calle
     public async Task StartAsync(WatchCreateRequest create, long afterRevision, CancellationToken cancellationToken)
     {
         _afterRevision = afterRevision;
-        var headers = await caller.GetStreamHeadersAsync(cancellationToken).ConfigureAwait(false);
-        _life = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _call = client.Watch(headers, cancellationToken: _life.Token);
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bound.CancelAfter(options.RequestTimeout);
-        try
+        // Through the caller, like any RPC: one bound for the whole opening, and an expired auth
+        // token is forgotten and the opening retried once with a fresh login.
+        await caller.CallAsync("open a watch on the subnets prefix", async (auth, _, bound) =>
         {
-            await _call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, bound.Token).ConfigureAwait(false);
+            await DisposeAsync().ConfigureAwait(false); // a previous attempt's call
+            var headers = new Metadata { { "hasleader", "true" } }; // etcd's "require leader"
+            if (auth is not null) foreach (var e in auth) headers.Add(e);
+            _life = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _call = client.Watch(headers, cancellationToken: _life.Token);
+            await _call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, bound).ConfigureAwait(false);
             // etcd answers Created first; a compacted start revision then gets a Canceled answer.
-            var first = await ReadAsync(bound.Token).ConfigureAwait(false);
+            var first = await ReadAsync(bound).ConfigureAwait(false);
             Check(first);
             if (!first.Created)
                 throw new Errors.EtcdUnavailableException(options.EndpointList, "the watch on the subnets prefix was not confirmed");
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not RegistryCompactedException && caller.Map(ex, "open a watch on the subnets prefix") is { } mapped)
-        {
-            throw mapped;
-        }
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The next response that carries events.</summary>
@@ -76,6 +75,7 @@ internal sealed class EtcdWatchStream(Watch.WatchClient client, EtcdCaller calle
         _life?.Cancel();
         _call?.Dispose();
         _life?.Dispose();
+        (_life, _call) = (null, null);
         return ValueTask.CompletedTask;
     }
 }

@@ -76,6 +76,21 @@ public sealed class EtcdSecurityIntegrationTests
         }
     }
 
+    [Fact]
+    public async Task A_watch_opened_after_the_login_token_expired_logs_in_again()
+    {
+        var dir = Directory.CreateTempSubdirectory("fpreg-ttl-").FullName;
+        using var etcd = PrivateEtcd.Start(dir, null, "--auth-token-ttl", "1");
+        etcd.Etcdctl("user", "add", "root:s3cret");
+        etcd.Etcdctl("auth", "enable");
+        var options = new EtcdOptions { Endpoints = [etcd.ClientUrl], Username = "root", Password = "s3cret", RequestTimeout = TimeSpan.FromSeconds(3) };
+        await using var registry = new EtcdSubnetRegistry(options);
+        Assert.NotNull(await registry.CreateLeaseAsync(Ip4Net.Parse("10.0.9.0/24"), new LeaseAttrs(Ip4.Parse("192.0.2.9")), TimeSpan.FromHours(1), default));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the token the registry holds is now expired on the server
+        var change = await FirstChangeAsync(registry);
+        Assert.Equal(Ip4Net.Parse("10.0.9.0/24"), change.Subnet);
+    }
+
     // Opening a watch with auth must work too (the stream carries the token): replay the last write.
     private static async Task<LeaseChange> FirstChangeAsync(ISubnetRegistry registry)
     {

@@ -19,8 +19,8 @@ public sealed class PrivateEtcd : IDisposable
         ClientUrl = clientUrl;
     }
 
-    /// <summary>Starts etcd; <paramref name="tls"/> gives (cert, key, ca) PEM paths for https with client-cert auth.</summary>
-    public static PrivateEtcd Start(string dir, (string Cert, string Key, string Ca)? tls = null)
+    /// <summary>Starts etcd; <paramref name="tls"/> gives (cert, key, ca) PEM paths for https with client-cert auth; <paramref name="extra"/> more flags.</summary>
+    public static PrivateEtcd Start(string dir, (string Cert, string Key, string Ca)? tls = null, params string[] extra)
     {
         // Fail like the other integration tests when the suite has no etcd environment at all.
         _ = TestEtcd.Endpoint;
@@ -39,6 +39,7 @@ public sealed class PrivateEtcd : IDisposable
         if (tls is { } t)
             foreach (var a in new[] { "--cert-file", t.Cert, "--key-file", t.Key, "--trusted-ca-file", t.Ca, "--client-cert-auth" })
                 psi.ArgumentList.Add(a);
+        foreach (var a in extra) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
