@@ -39,7 +39,7 @@ Console.WriteLine($"baseline  raw Put+Get round trip, median of 200:            
     await reg.PutNetworkConfigAsync(Seed, default);
     for (var i = 1; i <= 200; i++)
         await reg.CreateLeaseAsync(new Ip4Net(Ip4.Parse("10.0.0.0").Add(i * 256L), 24), new LeaseAttrs(PublicIp(i)), SubnetManager.LeaseTtl, default);
-    var manager = new SubnetManager(reg, TimeProvider.System, new Random(7), NullLog.Instance);
+    var manager = new SubnetManager(reg, new Random(7), NullLog.Instance);
     var times = new List<double>();
     for (var i = 0; i < 60; i++)
     {
@@ -76,7 +76,7 @@ Console.WriteLine($"baseline  raw Put+Get round trip, median of 200:            
         var baseMs = swBase.Elapsed.TotalMilliseconds;
 
         var attempts = new CountingLog("Picking subnet in range");
-        var managers = regs.Select((r, i) => new SubnetManager(r, TimeProvider.System, new Random(i), attempts)).ToList();
+        var managers = regs.Select((r, i) => new SubnetManager(r, new Random(i), attempts)).ToList();
         using var go = new ManualResetEventSlim();
         var sw = new Stopwatch();
         var tasks = managers.Select((m, i) => Task.Run(async () =>

@@ -108,7 +108,7 @@ public sealed class FlannelNode
 
     private async Task RunCoreAsync(CancellationToken ct)
     {
-        var manager = new SubnetManager(_deps.Registry, _deps.Time, _deps.Random, _log);
+        var manager = new SubnetManager(_deps.Registry, _deps.Random, _log);
         var config = await WaitForConfigAsync(manager, ct).ConfigureAwait(false);
         var backend = _deps.Backends.Create(config.BackendType);
         if (backend.RequiresRoot) HostPrerequisites.EnsureRootAndTun(backend.Type);

@@ -19,21 +19,16 @@ public sealed class SubnetManager
     public const string MaxRetriesText = "max retries reached trying to acquire a subnet";
 
     private readonly ISubnetRegistry _registry;
-    private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly ILog _log;
     private readonly Lock _randomLock = new();
 
-    public SubnetManager(ISubnetRegistry registry, TimeProvider time, Random random, ILog log)
+    public SubnetManager(ISubnetRegistry registry, Random random, ILog log)
     {
         _registry = registry;
-        _time = time;
         _random = random;
         _log = log;
     }
-
-    public ISubnetRegistry Registry => _registry;
-    public TimeProvider Time => _time;
 
     public async Task<NetworkConfig> GetNetworkConfigAsync(CancellationToken cancellationToken)
     {

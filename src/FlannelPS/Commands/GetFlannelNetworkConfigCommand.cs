@@ -18,7 +18,7 @@ public sealed class GetFlannelNetworkConfigCommand : EtcdCmdlet
         RunAsync(async ct =>
         {
             await using var registry = OpenRegistry(options);
-            var manager = new SubnetManager(registry, TimeProvider.System, Random.Shared, NullLog.Instance);
+            var manager = new SubnetManager(registry, Random.Shared, NullLog.Instance);
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
             Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
         });

@@ -44,7 +44,7 @@ public sealed class NewFlannelSubnetLeaseCommand : EtcdCmdlet
             if (!Ip4.TryParse(PublicIP, out var publicIp))
                 throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{PublicIP}' is not a valid IPv4 address.", PublicIP);
             await using var registry = OpenRegistry(options);
-            var manager = new SubnetManager(registry, TimeProvider.System, Random.Shared, new CmdletLog(this));
+            var manager = new SubnetManager(registry, Random.Shared, new CmdletLog(this));
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
             var attrs = new LeaseAttrs(publicIp);
             Lease lease;

@@ -24,7 +24,7 @@ public sealed class EtcdRegistryIntegrationTests
         var log = new ListLog();
         var registry = new EtcdSubnetRegistry(options, log, TimeProvider.System);
         await Task.CompletedTask;
-        return (registry, new SubnetManager(registry, TimeProvider.System, new Random(seed), log), log);
+        return (registry, new SubnetManager(registry, new Random(seed), log), log);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class LeaseRenewerTests
     public LeaseRenewerTests()
     {
         _registry = new InMemorySubnetRegistry(_time);
-        _manager = new SubnetManager(_registry, _time, new Random(1), _log);
+        _manager = new SubnetManager(_registry, new Random(1), _log);
     }
 
     [Theory]

@@ -20,7 +20,7 @@ public sealed class SubnetManagerTests
     public SubnetManagerTests()
     {
         _registry = new InMemorySubnetRegistry(_time);
-        _manager = new SubnetManager(_registry, _time, new Random(42), _log);
+        _manager = new SubnetManager(_registry, new Random(42), _log);
     }
 
     private static Ip4Net Net(string cidr) => Ip4Net.Parse(cidr);
@@ -69,7 +69,7 @@ public sealed class SubnetManagerTests
             var reg = new InMemorySubnetRegistry(_time);
             // Occupy 10.0.1.0 .. 10.0.10.0: candidates then run 10.0.11.0 .. 10.0.110.0.
             for (var i = 1; i <= 10; i++) reg.PutRaw(Net($"10.0.{i}.0/24"), new LeaseAttrs(Other.Add(i)), TimeSpan.FromHours(1));
-            var lease = await new SubnetManager(reg, _time, new Random(seed), NullLogInstance).AcquireLeaseAsync(_seed, new LeaseAttrs(Me), null, default);
+            var lease = await new SubnetManager(reg, new Random(seed), NullLogInstance).AcquireLeaseAsync(_seed, new LeaseAttrs(Me), null, default);
             Assert.InRange(lease.Subnet.Address.Value, Ip4.Parse("10.0.11.0").Value, Ip4.Parse("10.0.110.0").Value);
             seen.Add(lease.Subnet);
         }
