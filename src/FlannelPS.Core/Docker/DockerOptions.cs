@@ -33,14 +33,7 @@ public static class DockerOptions
         if (NonEmpty(subnetEnv, "FLANNEL_MTU") is { } m) opts[OptPrefix + "MTU"] = mtu = "--mtu=" + m;
         if (!settings.NoIpMasq && NonEmpty(subnetEnv, "FLANNEL_IPMASQ") is { } masq)
         {
-            // Inverted on purpose: when flannel masquerades traffic leaving the overlay, Docker must
-            // not, or it would also NAT container-to-remote-container traffic.
-            ipMasq = masq switch
-            {
-                "true" => "--ip-masq=false",
-                "false" => "--ip-masq=true",
-                _ => throw new InvalidIpMasqException(masq),
-            };
+            ipMasq = DockerIpMasq(masq) ? "--ip-masq=true" : "--ip-masq=false";
             opts[OptPrefix + "IPMASQ"] = ipMasq;
         }
 
@@ -66,6 +59,18 @@ public static class DockerOptions
             Content = content.ToString(),
         };
     }
+
+    /// <summary>
+    /// Docker's ip-masq for a FLANNEL_IPMASQ value, inverted on purpose: when flannel masquerades
+    /// traffic leaving the overlay, Docker must not, or it would also NAT container-to-remote-container
+    /// traffic. Anything but "true"/"false" is upstream's error.
+    /// </summary>
+    public static bool DockerIpMasq(string flannelIpMasq) => flannelIpMasq switch
+    {
+        "true" => false,
+        "false" => true,
+        _ => throw new InvalidIpMasqException(flannelIpMasq),
+    };
 
     /// <summary>Reads <paramref name="subnetFile"/> (missing is fine), renders, and atomically writes
     /// <paramref name="outputPath"/>. On an invalid FLANNEL_IPMASQ nothing is written.</summary>

@@ -48,8 +48,7 @@ public static class DockerServiceConfig
         };
         if (!noIpMasq && env.Values.TryGetValue("FLANNEL_IPMASQ", out var masq) && masq.Length > 0)
         {
-            // Same inversion as mk-docker-opts: when flannel masquerades, Docker must not.
-            values["ip-masq"] = masq switch { "true" => false, "false" => true, _ => throw new InvalidIpMasqException(masq) };
+            values["ip-masq"] = DockerOptions.DockerIpMasq(masq); // the inversion mk-docker-opts does
         }
         var statePath = DockerDaemonJson.StatePathFor(path);
         var existing = File.Exists(path) ? File.ReadAllText(path) : null;
