@@ -47,8 +47,8 @@ public sealed class ExportFlannelDockerOptionsCommand : FlannelCmdlet
 
     protected override void ProcessRecord()
     {
-        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        var subnetFile = SessionState.Path.GetUnresolvedProviderPathFromPSPath(SubnetFile);
+        var path = ResolvePath(Path);
+        var subnetFile = ResolvePath(SubnetFile);
         var settings = new DockerOptionsSettings(Combined, Individual, Key, NoIpMasq);
         try
         {

@@ -60,10 +60,10 @@ public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
     protected override void ProcessRecord()
     {
         var method = Method;
-        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(
+        var path = ResolvePath(
             Path ?? (method == DockerConfigMethod.DaemonJson ? DockerDaemonJson.DefaultPath : DockerDropIn.DefaultPath));
-        var unit = DockerUnitPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(DockerUnitPath);
-        var subnetFile = SessionState.Path.GetUnresolvedProviderPathFromPSPath(SubnetFile);
+        var unit = DockerUnitPath is null ? null : ResolvePath(DockerUnitPath);
+        var subnetFile = ResolvePath(SubnetFile);
         var settings = new DropInSettings(EnvironmentFile, DockerdPath, Key);
         var noIpMasq = NoIpMasq.IsPresent;
         RunAsync(async ct =>

@@ -123,15 +123,15 @@ public sealed class InstallFlannelServiceCommand : FlannelCmdlet
         {
             EtcdEndpoints = string.Join(',', EtcdEndpoint),
             EtcdPrefix = EtcdPrefix,
-            EtcdCAFile = ResolveOptional(EtcdCAFile),
-            EtcdCertFile = ResolveOptional(EtcdCertFile),
-            EtcdKeyFile = ResolveOptional(EtcdKeyFile),
+            EtcdCAFile = ResolveOptionalPath(EtcdCAFile),
+            EtcdCertFile = ResolveOptionalPath(EtcdCertFile),
+            EtcdKeyFile = ResolveOptionalPath(EtcdKeyFile),
             EtcdUsername = EtcdCredential?.UserName,
             EtcdPassword = EtcdCredential is { } c ? EtcdCmdlet.PlainPassword(c) : null,
             Iface = Interface ?? [],
             PublicIP = PublicIP,
             IpMasq = IpMasq,
-            SubnetFile = SubnetFile is null ? new FlanneldSettings().SubnetFile : Resolve(SubnetFile),
+            SubnetFile = SubnetFile is null ? new FlanneldSettings().SubnetFile : ResolvePath(SubnetFile),
             SubnetLeaseRenewMargin = SubnetLeaseRenewMargin,
             IptablesResync = IptablesResyncSec,
             IptablesForwardRules = !NoIptablesForwardRules,
@@ -141,8 +141,8 @@ public sealed class InstallFlannelServiceCommand : FlannelCmdlet
         var settings = new FlannelServiceSettings
         {
             Name = Name,
-            UnitPath = Resolve(UnitPath ?? $"/etc/systemd/system/{Name}.service"),
-            EnvironmentFilePath = Resolve(EnvironmentFilePath),
+            UnitPath = ResolvePath(UnitPath ?? $"/etc/systemd/system/{Name}.service"),
+            EnvironmentFilePath = ResolvePath(EnvironmentFilePath),
             BinDirectory = binDirectory,
             PwshCommand = PwshCommand ?? CurrentPwshCommand(),
             Flanneld = flanneld,
@@ -193,8 +193,4 @@ public sealed class InstallFlannelServiceCommand : FlannelCmdlet
         var psHome = SessionState.PSVariable.GetValue("PSHOME") as string ?? Path.GetDirectoryName(typeof(PSObject).Assembly.Location)!;
         return $"{exe} {Path.Combine(psHome, "pwsh.dll")}";
     }
-
-    private string Resolve(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
-
-    private string? ResolveOptional(string? path) => path is null ? null : Resolve(path);
 }

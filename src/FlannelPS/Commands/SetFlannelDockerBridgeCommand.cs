@@ -29,7 +29,7 @@ public sealed class SetFlannelDockerBridgeCommand : FlannelCmdlet
 
     protected override void ProcessRecord()
     {
-        var subnetFile = SessionState.Path.GetUnresolvedProviderPathFromPSPath(SubnetFile);
+        var subnetFile = ResolvePath(SubnetFile);
         var name = Bridge;
         RunAsync(async ct =>
         {

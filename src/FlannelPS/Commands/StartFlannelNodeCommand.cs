@@ -36,6 +36,7 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
 
     /// <summary>Where to write FLANNEL_NETWORK/SUBNET/MTU/IPMASQ (default /run/flannel/subnet.env).</summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string SubnetFile { get; set; } = NodeOptions.DefaultSubnetFile;
 
     /// <summary>Minutes before expiry to renew the lease (1..1439, default 60).</summary>
@@ -78,7 +79,7 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
             Interfaces = Interface ?? [],
             PublicIP = PublicIP,
             IpMasq = IpMasq,
-            SubnetFile = ResolvePath(SubnetFile)!,
+            SubnetFile = ResolvePath(SubnetFile),
             RenewMargin = TimeSpan.FromMinutes(SubnetLeaseRenewMargin),
             IptablesForwardRules = !NoIptablesForwardRules,
             IptablesResync = TimeSpan.FromSeconds(IptablesResyncSec),

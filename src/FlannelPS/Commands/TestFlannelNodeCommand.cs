@@ -74,7 +74,7 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
         var etcd = BuildEtcdOptions();
         var options = new NodeHealthOptions
         {
-            SubnetFile = ResolvePath(SubnetFile)!,
+            SubnetFile = ResolvePath(SubnetFile),
             ConfigKey = etcd.ConfigKey,
             SubnetsPrefix = etcd.SubnetsPrefix,
             RenewMargin = TimeSpan.FromMinutes(SubnetLeaseRenewMargin),

@@ -32,7 +32,7 @@ public sealed class UninstallFlannelDockerDropInCommand : DockerConfigCmdlet
     protected override void ProcessRecord()
     {
         var method = Method;
-        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(
+        var path = ResolvePath(
             Path ?? (method == DockerConfigMethod.DaemonJson ? DockerDaemonJson.DefaultPath : DockerDropIn.DefaultPath));
         var force = Force.IsPresent;
         RunAsync(async ct =>

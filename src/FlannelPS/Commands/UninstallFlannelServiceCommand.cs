@@ -38,8 +38,8 @@ public sealed class UninstallFlannelServiceCommand : FlannelCmdlet
     protected override void ProcessRecord()
     {
         var name = Name;
-        var unitPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(UnitPath ?? $"/etc/systemd/system/{Name}.service");
-        var envPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(EnvironmentFilePath);
+        var unitPath = ResolvePath(UnitPath ?? $"/etc/systemd/system/{Name}.service");
+        var envPath = ResolvePath(EnvironmentFilePath);
         var force = Force.IsPresent;
         var passThru = PassThru.IsPresent;
         RunAsync(async ct =>

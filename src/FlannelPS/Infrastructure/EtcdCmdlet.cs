@@ -49,9 +49,9 @@ public abstract class EtcdCmdlet : FlannelCmdlet
         {
             Endpoints = endpoints.SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
             Prefix = EtcdPrefix ?? DefaultPrefix(),
-            CAFile = ResolvePath(EtcdCAFile ?? Env("FLANNELD_ETCD_CAFILE")),
-            CertFile = ResolvePath(EtcdCertFile ?? Env("FLANNELD_ETCD_CERTFILE")),
-            KeyFile = ResolvePath(EtcdKeyFile ?? Env("FLANNELD_ETCD_KEYFILE")),
+            CAFile = ResolveOptionalPath(EtcdCAFile ?? Env("FLANNELD_ETCD_CAFILE")),
+            CertFile = ResolveOptionalPath(EtcdCertFile ?? Env("FLANNELD_ETCD_CERTFILE")),
+            KeyFile = ResolveOptionalPath(EtcdKeyFile ?? Env("FLANNELD_ETCD_KEYFILE")),
             Username = user,
             Password = password,
             RequestTimeout = TimeSpan.FromSeconds(EtcdTimeoutSec),
@@ -59,10 +59,6 @@ public abstract class EtcdCmdlet : FlannelCmdlet
     }
 
     protected static ISubnetRegistry OpenRegistry(EtcdOptions options) => new EtcdSubnetRegistry(options);
-
-    /// <summary>Resolves a path against the current PowerShell location (not the process cwd).</summary>
-    protected string? ResolvePath(string? path) =>
-        string.IsNullOrEmpty(path) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
     /// <summary>The password a PSCredential holds, as etcd's auth needs it.</summary>
     internal static string PlainPassword(PSCredential credential) => new NetworkCredential(string.Empty, credential.Password).Password;

@@ -81,6 +81,12 @@ public abstract class FlannelCmdlet : PSCmdlet, IDisposable
         return Confirm(target, action);
     }
 
+    /// <summary>Resolves a path against the current PowerShell location (not the process cwd). Call on the pipeline thread.</summary>
+    protected string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+    /// <summary>As <see cref="ResolvePath"/>; null or empty (an unset option) stays null.</summary>
+    protected string? ResolveOptionalPath(string? path) => string.IsNullOrEmpty(path) ? null : ResolvePath(path);
+
     public void Dispose()
     {
         _stopping.Dispose();
