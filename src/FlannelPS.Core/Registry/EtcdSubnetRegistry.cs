@@ -111,55 +111,53 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
     public async Task<Lease?> CreateLeaseAsync(Ip4Net subnet, LeaseAttrs attrs, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var key = Bytes(KeyOf(subnet));
-        var grant = await GrantAsync(ttl, cancellationToken).ConfigureAwait(false);
-        var txn = new TxnRequest();
-        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = Bytes(attrs.ToJson()), Lease = grant.ID } });
-        TxnResponse resp;
-        try
+        return await PutOnNewLeaseAsync(subnet, attrs, ttl, "create a subnet lease", async (leaseId, h, d, ct) =>
         {
-            resp = await _caller.CallAsync("create a subnet lease", (h, d, ct) => _client.TransactionAsync(txn, h, d, ct), cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await RevokeQuietlyAsync(grant.ID).ConfigureAwait(false);
-            throw;
-        }
-        if (!resp.Succeeded)
-        {
-            // Someone else holds the key: give the unused etcd lease back instead of letting it idle for 24 h.
-            await RevokeQuietlyAsync(grant.ID).ConfigureAwait(false);
-            _log.Debug($"Subnet {subnet} is already taken; revoked the unused etcd lease {grant.ID:x}");
-            return null;
-        }
-        return new Lease
-        {
-            Subnet = subnet, Attrs = attrs, EtcdLeaseId = grant.ID, Revision = resp.Header.Revision,
-            Expiration = _time.GetUtcNow().AddSeconds(grant.TTL),
-        };
+            var txn = new TxnRequest();
+            txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = Bytes(attrs.ToJson()), Lease = leaseId } });
+            var resp = await _client.TransactionAsync(txn, h, d, ct).ConfigureAwait(false);
+            return resp.Succeeded ? resp.Header.Revision : (long?)null;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Lease> UpdateLeaseAsync(Ip4Net subnet, LeaseAttrs attrs, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var grant = await GrantAsync(ttl, cancellationToken).ConfigureAwait(false);
-        PutResponse resp;
+        // The previous etcd lease is left to run out with no key attached, as flannel does.
+        var lease = await PutOnNewLeaseAsync(subnet, attrs, ttl, "update a subnet lease", async (leaseId, h, d, ct) =>
+        {
+            var resp = await _client.PutAsync(new PutRequest { Key = Bytes(KeyOf(subnet)), Value = Bytes(attrs.ToJson()), Lease = leaseId }, h, d, ct).ConfigureAwait(false);
+            return (long?)resp.Header.Revision;
+        }, cancellationToken).ConfigureAwait(false);
+        return lease!;
+    }
+
+    /// <summary>
+    /// Grants an etcd lease of <paramref name="ttl"/> and runs <paramref name="put"/> with it, which
+    /// returns the store revision, or null when the key was not written (taken). Whenever nothing was
+    /// written the etcd lease is revoked instead of being left to idle for its TTL.
+    /// </summary>
+    private async Task<Lease?> PutOnNewLeaseAsync(Ip4Net subnet, LeaseAttrs attrs, TimeSpan ttl, string what,
+        Func<long, Metadata?, DateTime, CancellationToken, Task<long?>> put, CancellationToken cancellationToken)
+    {
+        var (leaseId, expiration) = await GrantAsync(ttl, cancellationToken).ConfigureAwait(false);
+        long? revision;
         try
         {
-            resp = await _caller.CallAsync("update a subnet lease",
-                (h, d, ct) => _client.PutAsync(new PutRequest { Key = Bytes(KeyOf(subnet)), Value = Bytes(attrs.ToJson()), Lease = grant.ID }, h, d, ct),
-                cancellationToken).ConfigureAwait(false);
+            revision = await _caller.CallAsync(what, (h, d, ct) => put(leaseId, h, d, ct), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await RevokeQuietlyAsync(grant.ID).ConfigureAwait(false);
+            await RevokeQuietlyAsync(leaseId).ConfigureAwait(false);
             throw;
         }
-        // The previous etcd lease is left to run out with no key attached, as flannel does.
-        return new Lease
+        if (revision is not { } rev)
         {
-            Subnet = subnet, Attrs = attrs, EtcdLeaseId = grant.ID, Revision = resp.Header.Revision,
-            Expiration = _time.GetUtcNow().AddSeconds(grant.TTL),
-        };
+            await RevokeQuietlyAsync(leaseId).ConfigureAwait(false);
+            _log.Debug($"Subnet {subnet} is already taken; revoked the unused etcd lease {leaseId:x}");
+            return null;
+        }
+        return new Lease { Subnet = subnet, Attrs = attrs, EtcdLeaseId = leaseId, Revision = rev, Expiration = expiration };
     }
 
     public async Task<Lease> PutReservationAsync(Ip4Net subnet, LeaseAttrs attrs, CancellationToken cancellationToken)
@@ -220,14 +218,23 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
 
     private static ByteString Bytes(string s) => ByteString.CopyFromUtf8(s);
 
-    private async Task<LeaseGrantResponse> GrantAsync(TimeSpan ttl, CancellationToken cancellationToken)
+    /// <summary>Grants an etcd lease; its id and expiration (remembered for TimeToLiveAsync).</summary>
+    private async Task<(long Id, DateTimeOffset Expiration)> GrantAsync(TimeSpan ttl, CancellationToken cancellationToken)
     {
         var seconds = (long)Math.Ceiling(ttl.TotalSeconds);
         if (seconds <= 0) throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "A lease TTL must be positive; use PutReservationAsync for a key with no TTL.");
         var grant = await _caller.CallAsync("grant an etcd lease",
             (h, d, ct) => _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, h, d, ct), cancellationToken).ConfigureAwait(false);
-        if (_expirations.Count < ExpirationCacheLimit) _expirations[grant.ID] = _time.GetUtcNow().AddSeconds(grant.TTL);
-        return grant;
+        var expiration = _time.GetUtcNow().AddSeconds(grant.TTL);
+        RememberExpiration(grant.ID, expiration);
+        return (grant.ID, expiration);
+    }
+
+    /// <summary>The expiration cache's one rule: when full, start over (ids of old leases are never asked again).</summary>
+    private void RememberExpiration(long id, DateTimeOffset expiration)
+    {
+        if (_expirations.Count >= ExpirationCacheLimit) _expirations.Clear();
+        _expirations[id] = expiration;
     }
 
     private async Task RevokeQuietlyAsync(long id)
@@ -252,11 +259,7 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
             (h, d, ct) => _client.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = id }, h, d, ct), cancellationToken).ConfigureAwait(false);
         // A key whose lease just ran out is about to be deleted: it expires now.
         var expiration = _time.GetUtcNow().AddSeconds(Math.Max(0, resp.TTL));
-        if (resp.TTL > 0)
-        {
-            if (_expirations.Count >= ExpirationCacheLimit) _expirations.Clear();
-            _expirations[id] = expiration;
-        }
+        if (resp.TTL > 0) RememberExpiration(id, expiration);
         return expiration;
     }
 
