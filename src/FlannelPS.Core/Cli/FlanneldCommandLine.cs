@@ -35,26 +35,32 @@ public static class FlanneldCommandLine
 {
     private enum Kind { String, Bool, Int, List }
 
-    private sealed record Flag(string Name, Kind Kind, string Usage, Func<FlanneldSettings, string, FlanneldSettings> Apply);
+    /// <summary>A flag: how to apply a value, and (Value) how to read it back for Format; null = never formatted.</summary>
+    private sealed record Flag(string Name, Kind Kind, string Usage, Func<FlanneldSettings, string, FlanneldSettings> Apply,
+        Func<FlanneldSettings, IReadOnlyList<string>>? Value = null);
+
+    private static IReadOnlyList<string> One(string? v) => v is null ? [] : [v];
+    private static IReadOnlyList<string> One(bool b) => [b ? "true" : "false"];
+    private static IReadOnlyList<string> One(int n) => [n.ToString(CultureInfo.InvariantCulture)];
 
     private static readonly Flag[] Flags =
     [
-        new("etcd-endpoints", Kind.String, "a comma-delimited list of etcd endpoints", (s, v) => s with { EtcdEndpoints = v }),
-        new("etcd-prefix", Kind.String, "etcd prefix", (s, v) => s with { EtcdPrefix = v }),
-        new("etcd-keyfile", Kind.String, "SSL key file used to secure etcd communication", (s, v) => s with { EtcdKeyFile = v }),
-        new("etcd-certfile", Kind.String, "SSL certification file used to secure etcd communication", (s, v) => s with { EtcdCertFile = v }),
-        new("etcd-cafile", Kind.String, "SSL Certificate Authority file used to secure etcd communication", (s, v) => s with { EtcdCAFile = v }),
-        new("etcd-username", Kind.String, "username for BasicAuth to etcd", (s, v) => s with { EtcdUsername = v }),
-        new("etcd-password", Kind.String, "password for BasicAuth to etcd", (s, v) => s with { EtcdPassword = v }),
-        new("iface", Kind.List, "interface to use (IP or name) for inter-host communication; may be repeated", (s, v) => s with { Iface = [.. s.Iface, v] }),
-        new("public-ip", Kind.String, "IP accessible by other nodes for inter-host communication", (s, v) => s with { PublicIP = v }),
-        new("ip-masq", Kind.Bool, "setup IP masquerade rule for traffic destined outside of overlay network", (s, v) => s with { IpMasq = ParseBool(v) }),
-        new("subnet-file", Kind.String, "filename where env variables (subnet, MTU, ... ) will be written to", (s, v) => s with { SubnetFile = v }),
-        new("subnet-lease-renew-margin", Kind.Int, "subnet lease renewal margin, in minutes, ranging from 1 to 1439", (s, v) => s with { SubnetLeaseRenewMargin = ParseInt(v) }),
-        new("iptables-resync", Kind.Int, "resync period for iptables rules, in seconds", (s, v) => s with { IptablesResync = ParseInt(v) }),
-        new("iptables-forward-rules", Kind.Bool, "add default accept rules to FORWARD chain in iptables", (s, v) => s with { IptablesForwardRules = ParseBool(v) }),
-        new("healthz-ip", Kind.String, "the IP address for healthz server to listen", (s, v) => s with { HealthzIP = v }),
-        new("healthz-port", Kind.Int, "the port for healthz server to listen(0 to disable)", (s, v) => s with { HealthzPort = ParseInt(v) }),
+        new("etcd-endpoints", Kind.String, "a comma-delimited list of etcd endpoints", (s, v) => s with { EtcdEndpoints = v }, s => One(s.EtcdEndpoints)),
+        new("etcd-prefix", Kind.String, "etcd prefix", (s, v) => s with { EtcdPrefix = v }, s => One(s.EtcdPrefix)),
+        new("etcd-keyfile", Kind.String, "SSL key file used to secure etcd communication", (s, v) => s with { EtcdKeyFile = v }, s => One(s.EtcdKeyFile)),
+        new("etcd-certfile", Kind.String, "SSL certification file used to secure etcd communication", (s, v) => s with { EtcdCertFile = v }, s => One(s.EtcdCertFile)),
+        new("etcd-cafile", Kind.String, "SSL Certificate Authority file used to secure etcd communication", (s, v) => s with { EtcdCAFile = v }, s => One(s.EtcdCAFile)),
+        new("etcd-username", Kind.String, "username for BasicAuth to etcd", (s, v) => s with { EtcdUsername = v }, s => One(s.EtcdUsername)),
+        new("etcd-password", Kind.String, "password for BasicAuth to etcd", (s, v) => s with { EtcdPassword = v }, s => One(s.EtcdPassword)),
+        new("iface", Kind.List, "interface to use (IP or name) for inter-host communication; may be repeated", (s, v) => s with { Iface = [.. s.Iface, v] }, s => s.Iface),
+        new("public-ip", Kind.String, "IP accessible by other nodes for inter-host communication", (s, v) => s with { PublicIP = v }, s => One(s.PublicIP)),
+        new("ip-masq", Kind.Bool, "setup IP masquerade rule for traffic destined outside of overlay network", (s, v) => s with { IpMasq = ParseBool(v) }, s => One(s.IpMasq)),
+        new("subnet-file", Kind.String, "filename where env variables (subnet, MTU, ... ) will be written to", (s, v) => s with { SubnetFile = v }, s => One(s.SubnetFile)),
+        new("subnet-lease-renew-margin", Kind.Int, "subnet lease renewal margin, in minutes, ranging from 1 to 1439", (s, v) => s with { SubnetLeaseRenewMargin = ParseInt(v) }, s => One(s.SubnetLeaseRenewMargin)),
+        new("iptables-resync", Kind.Int, "resync period for iptables rules, in seconds", (s, v) => s with { IptablesResync = ParseInt(v) }, s => One(s.IptablesResync)),
+        new("iptables-forward-rules", Kind.Bool, "add default accept rules to FORWARD chain in iptables", (s, v) => s with { IptablesForwardRules = ParseBool(v) }, s => One(s.IptablesForwardRules)),
+        new("healthz-ip", Kind.String, "the IP address for healthz server to listen", (s, v) => s with { HealthzIP = v }, s => One(s.HealthzIP)),
+        new("healthz-port", Kind.Int, "the port for healthz server to listen(0 to disable)", (s, v) => s with { HealthzPort = ParseInt(v) }, s => One(s.HealthzPort)),
         new("version", Kind.Bool, "print version and exit", (s, v) => s with { Version = ParseBool(v) }),
         new("v", Kind.Int, "log level for V logs (accepted; FlannelPS logs at info)", (s, v) => { ParseInt(v); return s; }),
     ];
@@ -96,7 +102,8 @@ public static class FlanneldCommandLine
         foreach (var flag in Flags)
         {
             if (seen.Contains(flag.Name)) continue;
-            var env = environment("FLANNELD_" + flag.Name.ToUpperInvariant().Replace('-', '_'));
+            var variable = "FLANNELD_" + flag.Name.ToUpperInvariant().Replace('-', '_');
+            var env = environment(variable);
             if (string.IsNullOrEmpty(env)) continue;
             try
             {
@@ -106,7 +113,7 @@ public static class FlanneldCommandLine
             }
             catch (FormatException)
             {
-                return Fail(1, $"invalid value \"{env}\" for FLANNELD_{flag.Name.ToUpperInvariant().Replace('-', '_')}: parse error");
+                return Fail(1, $"invalid value \"{env}\" for {variable}: parse error");
             }
         }
 
@@ -125,31 +132,15 @@ public static class FlanneldCommandLine
     {
         var defaults = new FlanneldSettings();
         var words = new List<string>();
-        void Add(string name, string? value, string? defaultValue)
+        foreach (var flag in Flags)
         {
-            if (value is not null && value != defaultValue) words.Add($"-{name}={value}");
+            if (flag.Value is null) continue;
+            if (!includeEtcdLocation && flag.Name is "etcd-endpoints" or "etcd-prefix") continue;
+            var values = flag.Value(settings);
+            // A list flag is written once per value; a single value only when it differs from the default.
+            if (flag.Kind != Kind.List && values.SequenceEqual(flag.Value(defaults))) continue;
+            foreach (var v in values) words.Add($"-{flag.Name}={v}");
         }
-        static string Bool(bool b) => b ? "true" : "false";
-        static string Int(int n) => n.ToString(CultureInfo.InvariantCulture);
-        if (includeEtcdLocation)
-        {
-            Add("etcd-endpoints", settings.EtcdEndpoints, defaults.EtcdEndpoints);
-            Add("etcd-prefix", settings.EtcdPrefix, defaults.EtcdPrefix);
-        }
-        Add("etcd-keyfile", settings.EtcdKeyFile, null);
-        Add("etcd-certfile", settings.EtcdCertFile, null);
-        Add("etcd-cafile", settings.EtcdCAFile, null);
-        Add("etcd-username", settings.EtcdUsername, null);
-        Add("etcd-password", settings.EtcdPassword, null);
-        foreach (var iface in settings.Iface) words.Add($"-iface={iface}");
-        Add("public-ip", settings.PublicIP, null);
-        Add("ip-masq", Bool(settings.IpMasq), Bool(defaults.IpMasq));
-        Add("subnet-file", settings.SubnetFile, defaults.SubnetFile);
-        Add("subnet-lease-renew-margin", Int(settings.SubnetLeaseRenewMargin), Int(defaults.SubnetLeaseRenewMargin));
-        Add("iptables-resync", Int(settings.IptablesResync), Int(defaults.IptablesResync));
-        Add("iptables-forward-rules", Bool(settings.IptablesForwardRules), Bool(defaults.IptablesForwardRules));
-        Add("healthz-ip", settings.HealthzIP, defaults.HealthzIP);
-        Add("healthz-port", Int(settings.HealthzPort), Int(defaults.HealthzPort));
         return words;
     }
 
