@@ -34,9 +34,6 @@ public sealed class FlannelNode
     /// <summary>Raised for state changes and lease/peer events, on the node's own threads.</summary>
     public event Action<NodeEvent>? EventRaised;
 
-    /// <summary>What the node runs against; the creator disposes the registry after the node stops.</summary>
-    public NodeDependencies Dependencies => _deps;
-
     public NodeState State { get { lock (_gate) return _status.State; } }
 
     /// <summary>Completes once subnet.env is written and the datapath runs (or faults if start fails).</summary>
@@ -102,6 +99,7 @@ public sealed class FlannelNode
             if (!failed) SetState(NodeState.Stopping);
             await StopNetworkAsync().ConfigureAwait(false);
             if (healthz is not null) await healthz.DisposeAsync().ConfigureAwait(false);
+            if (_deps.OwnsRegistry) await _deps.Registry.DisposeAsync().ConfigureAwait(false);
             if (!failed) SetState(NodeState.Stopped);
         }
     }

@@ -21,6 +21,7 @@ public static class FlannelNodeFactory
         new(options, new NodeDependencies
         {
             Registry = new EtcdSubnetRegistry(etcd, log, TimeProvider.System),
+            OwnsRegistry = true,
             Backends = DefaultBackends(),
             ResolveInterface = (candidates, publicIp) => ResolveInterface(candidates, publicIp, log),
             CreateTrafficRules = NodeTrafficRules.Create,

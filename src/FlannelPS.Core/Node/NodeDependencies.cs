@@ -13,6 +13,8 @@ namespace FlannelPS.Core.Node;
 public sealed record NodeDependencies
 {
     public required ISubnetRegistry Registry { get; init; }
+    /// <summary>The node disposes Registry when it stops (set by FlannelNodeFactory, which creates it).</summary>
+    public bool OwnsRegistry { get; init; }
     public required BackendRegistry Backends { get; init; }
     /// <summary>(--iface candidates, --public-ip) → the external interface.</summary>
     public required Func<IReadOnlyList<string>, string?, ExternalInterface> ResolveInterface { get; init; }

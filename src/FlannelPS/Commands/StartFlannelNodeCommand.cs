@@ -121,8 +121,7 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
         RunAsync(async ct =>
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, signalled.Token);
-            try { await node.RunAsync(linked.Token).ConfigureAwait(false); }
-            finally { await node.Dependencies.Registry.DisposeAsync().ConfigureAwait(false); }
+            await node.RunAsync(linked.Token).ConfigureAwait(false);
         });
 
         void OnSignal(PosixSignalContext context)

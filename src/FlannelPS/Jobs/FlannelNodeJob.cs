@@ -68,10 +68,6 @@ public sealed class FlannelNodeJob : Job2, ILog
             var record = ErrorMapper.ToErrorRecord(ex, "FlannelNodeFailed", ErrorCategory.NotSpecified, null);
             Error.Add(record);
         }
-        finally
-        {
-            await Node.Dependencies.Registry.DisposeAsync().ConfigureAwait(false);
-        }
         if (_stop.IsCancellationRequested) SetJobState(JobState.Stopped);
         else SetJobState(failure is null ? JobState.Completed : JobState.Failed);
         RaiseStopCompleted();

@@ -157,8 +157,11 @@ public sealed class InMemorySubnetRegistry(TimeProvider time) : ISubnetRegistry
         }
     }
 
+    public bool Disposed { get; private set; }
+
     public ValueTask DisposeAsync()
     {
+        Disposed = true;
         lock (_gate) foreach (var w in _watchers) w.Writer.TryComplete();
         return ValueTask.CompletedTask;
     }

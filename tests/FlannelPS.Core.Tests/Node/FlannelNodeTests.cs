@@ -22,7 +22,7 @@ public sealed class FlannelNodeTests : IDisposable
 
     private string SubnetFile => Path.Combine(_dir, "subnet.env");
 
-    private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false, IBackend? backend = null)
+    private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false, IBackend? backend = null, bool ownsRegistry = false)
     {
         var iface = new ExternalInterface("eth0", 2, Ip4.Parse(publicIp), Ip4.Parse(publicIp), 1500);
         var node = new FlannelNode(
@@ -30,6 +30,7 @@ public sealed class FlannelNodeTests : IDisposable
             new NodeDependencies
             {
                 Registry = _registry,
+                OwnsRegistry = ownsRegistry,
                 Backends = new BackendRegistry().Add("alloc", () => backend ?? new AllocBackend()),
                 ResolveInterface = (_, _) => iface,
                 Log = _log,
@@ -123,6 +124,22 @@ public sealed class FlannelNodeTests : IDisposable
         Assert.Single(Events, e => e.Kind == NodeEventKind.PeerAdded && e.Message.Contains(staying.ToString()));
         cts.Cancel();
         await run;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Disposes_the_registry_on_stop_only_when_it_owns_it(bool owns)
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        var node = NewNode(ownsRegistry: owns);
+        using var cts = new CancellationTokenSource();
+        var run = node.RunAsync(cts.Token);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(_registry.Disposed);
+        cts.Cancel();
+        await run;
+        Assert.Equal(owns, _registry.Disposed);
     }
 
     [Fact]
