@@ -10,11 +10,16 @@
 # testbeds therefore stay up after their legs, and once both are quiet, rounds of pings alternate
 # between underlay, cfwd and flannelps (order rotated every round), so every burst of outside load
 # falls on all three alike. The RTT target is judged on those interleaved figures.
+# One process instance is not enough either: which vCPU the kernel wakes a forwarder on decides
+# whether a hop costs ~20 or ~60 us, and that pattern sticks to a process for its life (measured:
+# the same binaries differed by up to 0.1 ms between instances). So the rounds are spread over
+# several instance pairs: before each one, both C forwarders and both FlannelPS nodes are restarted.
 #
 # Usage (root): bench/datapath/run.sh
 # Env: FLANNELPS_BENCH_SECONDS  iperf3 duration per test (default 5)
 #      FLANNELPS_BENCH_PINGS    pings per leg, 0.02 s apart (default 200: 50 left the average at the mercy of one outlier)
-#      FLANNELPS_BENCH_RTT_ROUNDS  interleaved RTT: rounds (default 10); 0 = no interleaved RTT
+#      FLANNELPS_BENCH_RTT_INSTANCES  interleaved RTT: forwarder/node instance pairs (default 3)
+#      FLANNELPS_BENCH_RTT_ROUNDS  interleaved RTT: rounds per instance pair (default 4); 0 = none
 #      FLANNELPS_BENCH_RTT_PINGS   interleaved RTT: pings per path per round, 0.02 s apart (default 20)
 #      FLANNELPS_BENCH_PREFIX   namespace name prefix (default fptb; the PID is appended)
 #      FLANNELPS_BENCH_LEGS     subset, comma separated: underlay,vxlan,cfwd,flannelps (default all)
@@ -32,7 +37,9 @@ export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEM
 
 secs=${FLANNELPS_BENCH_SECONDS:-5}
 pings=${FLANNELPS_BENCH_PINGS:-200}
-irounds=${FLANNELPS_BENCH_RTT_ROUNDS:-10}
+iinstances=${FLANNELPS_BENCH_RTT_INSTANCES:-3}
+irounds_per=${FLANNELPS_BENCH_RTT_ROUNDS:-4}
+irounds=$((iinstances * irounds_per))
 ipings=${FLANNELPS_BENCH_RTT_PINGS:-20}
 legs=",${FLANNELPS_BENCH_LEGS:-underlay,vxlan,cfwd,flannelps},"
 module="${FLANNELPS_MODULE:-$repo/out/FlannelPS/FlannelPS.psd1}"
@@ -68,6 +75,11 @@ rtt_stats() {
     function pct(p,  r) { r = int(p * NR); if (r < p * NR) r++; return v[r] }
     END { if (NR) printf "%.3f %.3f %.3f\n", s / NR, pct(0.5), pct(0.99) }'
 }
+
+# ratio A B: A/B with two decimals, "-" when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+# minus A B: A-B with three decimals, "-" when either is missing.
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.3f", a - b }'; }
 
 # measure LEG TESTBED SRC_NS DST_NS DST_IP: ping first (idle path), then iperf3 -P 1 and -P 4.
 measure() {
@@ -156,22 +168,28 @@ leg_vxlan() {
 # Leg c: the C forwarder in each host; TUN flannel0 MTU 1472, HEAD-style /32 address plus a route
 # for the whole flannel network, UDP port 8285 bound to the host's underlay address.
 cfwd_tb="" cfwd_pids=()
+# cfwd_start I LOG: the C forwarder of host I, and what flanneld would configure around it: the
+# TUN's /32 address, MTU and the route for the whole flannel network (the TUN goes with the process).
+cfwd_start() {
+  local tb=$cfwd_tb i=$1 log=$2 j ns routes=()
+  ns=$(tb_ns_host "$tb" "$i")
+  for j in 1 2; do ((i == j)) || routes+=("$(subnet_of "$j")/24=$(tb_host_ip "$j")"); done
+  tb_bg "$tb" "$ns" "$log" "$work/udpfwd" -i flannel0 -b "$(tb_host_ip "$i")" -p 8285 -m 1472 \
+    -s "$(subnet_of "$i")" "${routes[@]}" || return 1
+  cfwd_pids[$i]=$TB_PID
+  tb_wait 10 "udpfwd ready in $ns" grep -q '^ready' "$log" || { cat "$log" >&2; return 1; }
+  ip -n "$ns" addr add "$(subnet_of "$i")/32" dev flannel0 || return 1
+  ip -n "$ns" link set flannel0 mtu 1472 up || return 1
+  ip -n "$ns" route add 10.0.0.0/16 dev flannel0 || return 1
+}
 leg_cfwd() {
-  local tb="$tb_prefix-c" i j ns routes
+  local tb="$tb_prefix-c" i ns
   cfwd_tb=$tb cfwd_pids=()
   echo "bench: leg cfwd (single-threaded C forwarder, flannel udp proxy design, MTU 1472)"
   tb_new "$tb" 2 || return 1
   for i in 1 2; do
     ns=$(tb_ns_host "$tb" "$i")
-    routes=()
-    for j in 1 2; do ((i == j)) || routes+=("$(subnet_of "$j")/24=$(tb_host_ip "$j")"); done
-    tb_bg "$tb" "$ns" "$work/cfwd-h$i.log" "$work/udpfwd" -i flannel0 -b "$(tb_host_ip "$i")" -p 8285 -m 1472 \
-      -s "$(subnet_of "$i")" "${routes[@]}" || return 1
-    cfwd_pids+=("$TB_PID")
-    tb_wait 10 "udpfwd ready in $ns" grep -q '^ready' "$work/cfwd-h$i.log" || { cat "$work/cfwd-h$i.log" >&2; return 1; }
-    ip -n "$ns" addr add "$(subnet_of "$i")/32" dev flannel0 || return 1
-    ip -n "$ns" link set flannel0 mtu 1472 up || return 1
-    ip -n "$ns" route add 10.0.0.0/16 dev flannel0 || return 1
+    cfwd_start "$i" "$work/cfwd-h$i.log" || return 1
     # The forward rules every flannel node installs (spec §8): same netfilter work per packet as
     # the FlannelPS hosts, so the comparison is of the forwarders, not of the rule sets.
     ip netns exec "$ns" iptables -N FLANNEL-FWD || return 1
@@ -238,26 +256,16 @@ leg_flannelps() {
   echo "bench: leg flannelps (FlannelPS UDP datapath, Start-FlannelNode in each host)"
   tb_new "$tb" 2 etcd || return 1
   tb_etcdctl "$tb" put /coreos.com/network/config "$cfg" >/dev/null || return 1
-  local node_pid=()
-  for i in 1 2; do
-    ns=$(tb_ns_host "$tb" "$i")
-    env="$(tb_dir "$tb")/h$i/subnet.env"
-    # -Verbose shows Info lines, among them the datapath's periodic stats line (counters, GC counts).
-    tb_bg "$tb" "$ns" "$work/flannelps-h$i.log" env FLANNELPS_DATAPATH_STATS_SECONDS=${FLANNELPS_BENCH_STATS_SECONDS:-1} dotnet pwsh -NoProfile -NonInteractive -c \
-      "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait -Verbose" || return 1
-    node_pid[$i]=$TB_PID
-  done
+  fp_tb=$tb
+  for i in 1 2; do fp_start "$i" "$work/flannelps-h$i.log" || return 1; done
   declare -A csub
   for i in 1 2; do
     env="$(tb_dir "$tb")/h$i/subnet.env"
-    if ! tb_wait_subnet_env "$env" "${node_pid[$i]}" 90; then
-      tail -20 "$work/flannelps-h$i.log" >&2; return 1
-    fi
+    fp_wait_node "$i" "$work/flannelps-h$i.log" || return 1
     subnet=$(sed -n 's/^FLANNEL_SUBNET=//p' "$env"); mtu=$(sed -n 's/^FLANNEL_MTU=//p' "$env")
     echo "  h$i: FLANNEL_SUBNET=$subnet FLANNEL_MTU=$mtu"
     csub[$i]=$(tb_add_containers "$tb" "$i" "$subnet" "$mtu") || return 1
   done
-  fp_tb=$tb
   # Warm-up parity with the C forwarder, which has none to do: a node that has just started is still
   # JIT-compiling its startup code (measured: 100-250 ms of tiered-compilation CPU per node in the
   # first seconds), which competes with the datapath threads for the 2 CPUs. Wait, bounded, until
@@ -267,6 +275,21 @@ leg_flannelps() {
     measure flannelps "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${csub[2]}"
   ipath_src[flannelps]=$(tb_ns_container "$tb" 1 1) ipath_ip[flannelps]=${csub[2]}
   interleave_wanted || fp_down
+}
+
+fp_node_pid=()
+# fp_start I LOG: the FlannelPS node of host I (a restart keeps its subnet: the lease is in etcd).
+fp_start() {
+  local i=$1 env
+  env="$(tb_dir "$fp_tb")/h$i/subnet.env"
+  # -Verbose shows Info lines, among them the datapath's periodic stats line (counters, GC counts).
+  tb_bg "$fp_tb" "$(tb_ns_host "$fp_tb" "$i")" "$2" env FLANNELPS_DATAPATH_STATS_SECONDS=${FLANNELPS_BENCH_STATS_SECONDS:-1} dotnet pwsh -NoProfile -NonInteractive -c \
+    "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait -Verbose" || return 1
+  fp_node_pid[$i]=$TB_PID
+}
+# fp_wait_node I LOG: until node I has written its subnet.env (bounded).
+fp_wait_node() {
+  tb_wait_subnet_env "$(tb_dir "$fp_tb")/h$1/subnet.env" "${fp_node_pid[$1]}" 90 || { tail -20 "$2" >&2; return 1; }
 }
 
 fp_down() {
@@ -346,14 +369,17 @@ interleaved_rtt() {
   for p in "${paths[@]}"; do
     [[ -n "${ipath_src[$p]:-}" ]] || { echo "bench: interleaved RTT skipped: no $p path up"; return 1; }
   done
-  echo "bench: interleaved RTT ($irounds rounds x $ipings pings per path, cfwd and flannelps testbeds both up)"
-  fp_wait_quiet 45 "$cfwd_tb" "$fp_tb" || quiet=0
-  for p in "${paths[@]}"; do
-    : >"$work/irtt-$p"
-    # Warm, bounded: ARP and first-packet setup are not what is compared.
-    ip netns exec "${ipath_src[$p]}" ping -n -c 3 -i 0.1 -W 1 "${ipath_ip[$p]}" >/dev/null 2>&1
-  done
+  echo "bench: interleaved RTT ($iinstances instance pairs x $irounds_per rounds x $ipings pings per path, cfwd and flannelps testbeds both up)"
+  for p in "${paths[@]}"; do : >"$work/irtt-$p"; done
   for ((r = 0; r < irounds; r++)); do
+    if ((r % irounds_per == 0)); then
+      ((r == 0)) || irtt_new_instances "$((r / irounds_per))" || return 1
+      fp_wait_quiet 45 "$cfwd_tb" "$fp_tb" || quiet=0
+      # Warm, bounded: ARP and first-packet setup are not what is compared.
+      for p in "${paths[@]}"; do
+        ip netns exec "${ipath_src[$p]}" ping -n -c 3 -i 0.1 -W 1 "${ipath_ip[$p]}" >/dev/null 2>&1
+      done
+    fi
     for ((k = 0; k < ${#paths[@]}; k++)); do
       p=${paths[$(( (r + k) % ${#paths[@]} ))]}
       timeout $((ipings / 10 + 10)) ip netns exec "${ipath_src[$p]}" ping -n -c "$ipings" -i 0.02 -W 1 "${ipath_ip[$p]}" 2>/dev/null \
@@ -366,6 +392,20 @@ interleaved_rtt() {
     irtt_n[$p]=$n irtt_avg[$p]="-" irtt_p50[$p]="-" irtt_p99[$p]="-"
     ((n > 0)) && read -r "irtt_avg[$p]" "irtt_p50[$p]" "irtt_p99[$p]" < <(sort -g "$work/irtt-$p" | rtt_stats)
   done
+  # Per instance pair: each forwarder's avg overhead over the underlay, to show the spread.
+  local k f
+  irtt_per_instance=""
+  for ((k = 0; k < iinstances; k++)); do
+    for p in "${paths[@]}"; do
+      : >"$work/irtt-$p-i$k"
+      for ((r = k * irounds_per; r < (k + 1) * irounds_per; r++)); do cat "$work/irtt-$p-r$r" >>"$work/irtt-$p-i$k"; done
+    done
+    local ul cf fp
+    ul=$(sort -g "$work/irtt-underlay-i$k" | rtt_stats | cut -d' ' -f1)
+    cf=$(sort -g "$work/irtt-cfwd-i$k" | rtt_stats | cut -d' ' -f1)
+    fp=$(sort -g "$work/irtt-flannelps-i$k" | rtt_stats | cut -d' ' -f1)
+    irtt_per_instance+="$(minus "${fp:--}" "${ul:--}")/$(minus "${cf:--}" "${ul:--}") "
+  done
   # Paired view: in how many rounds FlannelPS's median was at or below the C forwarder's.
   irtt_rounds_won=0
   for ((r = 0; r < irounds; r++)); do
@@ -376,6 +416,19 @@ interleaved_rtt() {
   done
   ((quiet)) || irtt_note="nodes not quiet before the rounds; "
   return 0
+}
+
+# irtt_new_instances K: fresh processes for the next instance pair: both C forwarders and both
+# FlannelPS nodes stopped and started again (the nodes keep their leases), paths checked.
+irtt_new_instances() {
+  local k=$1 i p
+  echo "  instance pair $((k + 1)): restarting both C forwarders and both FlannelPS nodes"
+  for i in 1 2; do tb_stop_pid "${cfwd_pids[$i]}"; cfwd_start "$i" "$work/cfwd-h$i-i$k.log" || return 1; done
+  for i in 1 2; do tb_stop_pid "${fp_node_pid[$i]}"; fp_start "$i" "$work/flannelps-h$i-i$k.log" || return 1; done
+  for i in 1 2; do fp_wait_node "$i" "$work/flannelps-h$i-i$k.log" || return 1; done
+  for p in cfwd flannelps; do
+    tb_wait 30 "$p path after the restart" ip netns exec "${ipath_src[$p]}" ping -c 1 -W 1 "${ipath_ip[$p]}" || return 1
+  done
 }
 
 run_leg() {
@@ -417,9 +470,6 @@ fi
 cfwd_down
 fp_down
 
-# ratio A B: A/B with two decimals, "-" when either is missing.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
-minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.3f", a - b }'; }
 
 echo
 echo "datapath benchmark, one run: iperf3 ${secs}s per test, $pings pings at 0.02 s; container A -> container B"
@@ -436,7 +486,7 @@ done
 echo "(RTT in ms, each leg pinged in its own turn; /cf = ratio to the C forwarder, /ul = ratio to the underlay; RTT+ = avg RTT minus the underlay's)"
 if ((irtt_done)); then
   echo
-  echo "interleaved RTT: cfwd and flannelps testbeds up side by side, both quiet; $irounds rounds x $ipings pings at 0.02 s per path, path order rotated each round"
+  echo "interleaved RTT: cfwd and flannelps testbeds up side by side, both quiet; $iinstances instance pairs x $irounds_per rounds x $ipings pings at 0.02 s per path, path order rotated each round"
   printf '%-10s %8s %10s %10s %10s | %12s %12s %12s\n' path pings "RTT avg" "RTT p50" "RTT p99" "avg+ over ul" "p50+ over ul" "p99+ over ul"
   for p in underlay cfwd flannelps; do
     printf '%-10s %8s %10s %10s %10s | %12s %12s %12s\n' "$p" "${irtt_n[$p]}/$((irounds * ipings))" \
@@ -445,6 +495,7 @@ if ((irtt_done)); then
       "$(minus "${irtt_p99[$p]}" "${irtt_p99[underlay]}")"
   done
   echo "(underlay path: host A -> host B of the cfwd testbed; rounds in which FlannelPS's median <= C forwarder's: $irtt_rounds_won/$irounds)"
+  echo "(avg overhead over the underlay per instance pair, FlannelPS/C forwarder, ms: $irtt_per_instance)"
   [[ -n "$irtt_note" ]] && echo "note interleaved: $irtt_note"
 fi
 for leg in "${leg_order[@]}"; do
@@ -459,7 +510,7 @@ if [[ -n "${rtt_avg[flannelps]:-}" ]]; then
   # different moments, under whatever the other tenants of the machine were doing then.
   if ((irtt_done)); then
     o_fp=$(minus "${irtt_avg[flannelps]}" "${irtt_avg[underlay]}"); o_cf=$(minus "${irtt_avg[cfwd]}" "${irtt_avg[underlay]}")
-    o_how="interleaved, avg over $irounds rounds x $ipings pings each"
+    o_how="interleaved, avg over $iinstances instance pairs x $irounds_per rounds x $ipings pings each"
   else
     o_fp=$(minus "${rtt_avg[flannelps]}" "${rtt_avg[underlay]:--}"); o_cf=$(minus "${rtt_avg[cfwd]:--}" "${rtt_avg[underlay]:--}")
     o_how="sequential legs, NOT interleaved"
