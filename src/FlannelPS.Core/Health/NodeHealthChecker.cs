@@ -7,6 +7,7 @@ using System.Runtime.CompilerServices;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Iptables;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Registry;
@@ -298,9 +299,9 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
                 missing.Add($"-t {rule.Table} {new IptablesRule(rule.Table, rule.Chain, plain).ToSaveString()}");
             }
         }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        catch (FlannelException ex) when (ex.ErrorId == "FlannelCommandNotFound")
         {
-            return R.Fail(name, $"Cannot run iptables: {ex.Message}", target);
+            return R.Fail(name, ex.Message, target);
         }
         return missing.Count == 0
             ? R.Pass(name, $"All {rules.Count} rules present.", target)

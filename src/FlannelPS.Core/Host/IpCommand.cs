@@ -1,8 +1,7 @@
 // The one place that runs iproute2's `ip`. Link setup is done by the `ip` command rather than raw
 // netlink (a deliberate shortcut). The child is forked from the calling thread, so it acts on that
-// thread's network namespace, like the TUN fd opened on the same thread. Synchronous on purpose:
-// an await could resume on a thread in another namespace.
-using System.Diagnostics;
+// thread's network namespace, like the TUN fd opened on the same thread (ChildProcess.Run is
+// synchronous for that reason).
 using FlannelPS.Core.Errors;
 
 namespace FlannelPS.Core.Host;
@@ -19,24 +18,11 @@ public sealed class IpCommand
 
     public Result Run(params string[] args)
     {
-        var psi = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {Executable}");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(Timeout))
-        {
-            try { p.Kill(); } catch (InvalidOperationException) { }
+        var r = ChildProcess.Run(Executable, args, Timeout);
+        if (r.TimedOut)
             throw new FlannelException("FlannelIpCommandTimeout", FlannelErrorCategory.OperationTimeout,
-                $"'{Executable} {string.Join(' ', args)}' did not finish within {Timeout.TotalSeconds} s", args);
-        }
-        p.WaitForExit();
-        return new Result(p.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult().Trim());
+                $"'{ChildProcess.Describe(Executable, args)}' did not finish within {Timeout.TotalSeconds} s", args);
+        return new Result(r.ExitCode, r.StandardOutput, r.StandardError.Trim());
     }
 
     /// <summary>Runs and throws a FlannelException quoting ip's own error when it fails.</summary>

@@ -1,5 +1,5 @@
 // Runs the iptables binary; the seam that lets tests run it inside a namespace or fake it.
-using System.Diagnostics;
+using FlannelPS.Core.Host;
 
 namespace FlannelPS.Core.Iptables;
 
@@ -21,27 +21,11 @@ public sealed class ProcessIptablesRunner(IReadOnlyList<string>? commandPrefix =
     public IptablesResult Run(IReadOnlyList<string> args)
     {
         var prefix = commandPrefix ?? [];
-        var psi = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (prefix.Count > 0)
-        {
-            foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
-            psi.ArgumentList.Add(executable);
-        }
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {psi.FileName}");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(Timeout))
-        {
-            try { p.Kill(); } catch (InvalidOperationException) { }
-            return new IptablesResult(-1, "", $"{executable} did not finish within {Timeout.TotalSeconds} s");
-        }
-        p.WaitForExit();
-        return new IptablesResult(p.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult().Trim());
+        var r = prefix.Count > 0
+            ? ChildProcess.Run(prefix[0], prefix.Skip(1).Append(executable).Concat(args), Timeout)
+            : ChildProcess.Run(executable, args, Timeout);
+        return r.TimedOut
+            ? new IptablesResult(-1, "", $"{executable} did not finish within {Timeout.TotalSeconds} s")
+            : new IptablesResult(r.ExitCode, r.StandardOutput, r.StandardError.Trim());
     }
 }

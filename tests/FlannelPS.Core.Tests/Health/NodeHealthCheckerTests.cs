@@ -2,6 +2,7 @@
 // fails exactly the check that owns it, naming the offending value.
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Health;
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Iptables;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Subnet;
@@ -50,11 +51,11 @@ public sealed class NodeHealthCheckerTests : IDisposable
 
     private void WriteEnv(string text) => File.WriteAllText(_subnetFile, text);
 
-    private async Task<List<HealthCheckResult>> Run(Func<NodeHealthOptions, NodeHealthOptions>? tweak = null)
+    private async Task<List<HealthCheckResult>> Run(Func<NodeHealthOptions, NodeHealthOptions>? tweak = null, IIptablesRunner? iptables = null)
     {
         var options = new NodeHealthOptions { SubnetFile = _subnetFile, ConfigKey = "/n/config", SubnetsPrefix = "/n/subnets/" };
         if (tweak is not null) options = tweak(options);
-        var checker = new NodeHealthChecker(_registry, _host, _iptables, _pinger, _time);
+        var checker = new NodeHealthChecker(_registry, _host, iptables ?? _iptables, _pinger, _time);
         var list = new List<HealthCheckResult>();
         await foreach (var r in checker.RunAsync(options, default)) list.Add(r);
         return list;
@@ -250,6 +251,14 @@ public sealed class NodeHealthCheckerTests : IDisposable
         Assert.Contains("Missing 1 of 3 rules: -t filter -A FLANNEL-FWD -d 10.0.0.0/16 -m comment --comment \"flanneld forward\" -j ACCEPT",
             One(results, "IptablesForward").Message);
         Assert.Equal(HealthStatus.Skip, One(await Run(o => o with { ForwardRules = false }), "IptablesForward").Status);
+    }
+
+    [Fact]
+    public async Task Missing_iptables_tool_fails_the_rule_check_naming_it()
+    {
+        var results = await Run(iptables: new ProcessIptablesRunner(executable: "/nonexistent/iptables"));
+        OnlyFailure(results, "IptablesForward", "filter FLANNEL-FWD");
+        Assert.StartsWith("Cannot run '/nonexistent/iptables'", One(results, "IptablesForward").Message);
     }
 
     [Theory]

@@ -1,5 +1,5 @@
 // Runs a command with a hard timeout and returns its exit code and output (test helper).
-using System.Diagnostics;
+using FlannelPS.Core.Host;
 
 namespace FlannelPS.Core.Tests.Interop;
 
@@ -16,19 +16,8 @@ internal static class Sh
 
     public static Result Run(string file, IEnumerable<string> args, int timeoutMs = 20_000)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutMs))
-        {
-            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            p.WaitForExit(5000);
-            return new Result(-1, o.IsCompleted ? o.Result : "", "timeout: " + (e.IsCompleted ? e.Result : ""));
-        }
-        p.WaitForExit();
-        return new Result(p.ExitCode, o.Result, e.Result);
+        var r = ChildProcess.Run(file, args, TimeSpan.FromMilliseconds(timeoutMs));
+        return r.TimedOut ? new Result(-1, "", "timeout") : new Result(r.ExitCode, r.StandardOutput, r.StandardError);
     }
 
     public static Result Ip(params string[] args) => Run("ip", args);
