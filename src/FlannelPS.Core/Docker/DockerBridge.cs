@@ -1,10 +1,11 @@
 // Gives the Docker bridge (docker0) flannel's subnet address and MTU before Docker starts, so the
 // existing bridge matches --bip and Docker does not refuse to start (the seed's manual step).
-// Reads state with `ip -j` (no -4: it hides a link that has no IPv4 address), changes it with `ip`; idempotent: a matching bridge is left alone.
+// Reads state with `ip -j -d` and the parser the node checks use (no -4: it hides a link that has no
+// IPv4 address), changes it with `ip`; idempotent: a matching bridge is left alone.
 using System.Globalization;
-using System.Text.Json;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 
 namespace FlannelPS.Core.Docker;
@@ -120,18 +121,8 @@ public sealed class DockerBridge
             throw new FlannelException("FlannelBridgeChangeFailed", FlannelErrorCategory.InvalidOperation,
                 $"Could not read interface '{name}': {r.StdErr.Trim()}", name);
         }
-        using var doc = JsonDocument.Parse(r.StdOut);
-        if (doc.RootElement.GetArrayLength() == 0) return null;
-        var link = doc.RootElement[0];
-        string? kind = link.TryGetProperty("linkinfo", out var li) && li.TryGetProperty("info_kind", out var k) ? k.GetString() : null;
-        var mtu = link.GetProperty("mtu").GetInt32();
-        var up = link.TryGetProperty("flags", out var flags) && flags.EnumerateArray().Any(f => f.GetString() == "UP");
-        var addrs = new List<string>();
-        if (link.TryGetProperty("addr_info", out var ai))
-            foreach (var a in ai.EnumerateArray())
-                if (a.TryGetProperty("family", out var fam) && fam.GetString() == "inet")
-                    addrs.Add($"{a.GetProperty("local").GetString()}/{a.GetProperty("prefixlen").GetInt32().ToString(CultureInfo.InvariantCulture)}");
-        return new LinkState(kind, mtu, up, addrs);
+        var link = IpJsonHostNetwork.ParseLinks(r.StdOut).FirstOrDefault();
+        return link is null ? null : new LinkState(link.Kind, link.Mtu, link.IsUp, link.Addresses.Select(a => a.ToString()).ToList());
     }
 
     private Task<CommandResult> IpAsync(IReadOnlyList<string> args, CancellationToken cancellationToken) =>

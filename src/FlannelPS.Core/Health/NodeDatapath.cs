@@ -1,6 +1,7 @@
 // What a healthy node of each backend looks like in the kernel (spec §4.1, §5): its device and
 // encapsulation overhead, and how a peer's subnet must be routed. Pure, so it is tested directly.
 using System.Text.Json;
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Subnet;
 

@@ -1,5 +1,6 @@
 // Which route the kernel's main table uses for a destination: longest prefix wins. Metrics and
 // policy rules are ignored; flannel only ever installs plain main-table routes.
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 
 namespace FlannelPS.Core.Health;

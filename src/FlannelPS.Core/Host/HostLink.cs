@@ -1,8 +1,8 @@
-// The kernel state a node check reads: links with their MTU and IPv4 addresses, and the main
-// routing table. Addresses keep the host part as configured (192.0.2.11/24, not 192.0.2.0/24).
+// The kernel state the node checks and the Docker bridge step read: links with their kind, MTU and
+// IPv4 addresses, and the main routing table. Addresses keep the host part as configured (192.0.2.11/24, not 192.0.2.0/24).
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Health;
+namespace FlannelPS.Core.Host;
 
 public readonly record struct HostAddress(Ip4 Address, int PrefixLength)
 {
@@ -10,7 +10,8 @@ public readonly record struct HostAddress(Ip4 Address, int PrefixLength)
 }
 
 /// <param name="IsUp">Administratively up (the UP flag); a TUN's operstate is UNKNOWN even when it works.</param>
-public sealed record HostLink(string Name, bool IsUp, int Mtu, IReadOnlyList<HostAddress> Addresses);
+/// <param name="Kind">The link's kind ("bridge", "tun", "veth"…) when read with details (`ip -d`); null for a plain device or when not read.</param>
+public sealed record HostLink(string Name, bool IsUp, int Mtu, IReadOnlyList<HostAddress> Addresses, string? Kind = null);
 
 /// <param name="Type">"unicast", or the kernel's type for others: blackhole, unreachable, prohibit, local…</param>
 public sealed record HostRoute(Ip4Net Destination, string? Device, Ip4? Gateway, string Type = "unicast")

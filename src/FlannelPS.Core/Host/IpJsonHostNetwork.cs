@@ -1,11 +1,11 @@
 // IHostNetwork over iproute2's JSON output (`ip -j addr show`, `ip -j -4 route show table main`),
-// the same tool the node uses to set links up. Parsing is static so tests feed it captured output.
+// the same tool the node uses to set links up. Parsing is static so tests feed it captured output,
+// and the Docker bridge step reads its bridge with it (`ip -j -d addr show dev docker0`).
 using System.Text.Json;
 using FlannelPS.Core.Errors;
-using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Health;
+namespace FlannelPS.Core.Host;
 
 public sealed class IpJsonHostNetwork(IpCommand? ip = null) : IHostNetwork
 {
@@ -35,7 +35,9 @@ public sealed class IpJsonHostNetwork(IpCommand? ip = null) : IHostNetwork
                         addresses.Add(new HostAddress(addr, lv));
                 }
             }
-            links.Add(new HostLink(ifname, up, mtu, addresses));
+            string? kind = e.TryGetProperty("linkinfo", out var li) && li.ValueKind == JsonValueKind.Object
+                && li.TryGetProperty("info_kind", out var k) ? k.GetString() : null;
+            links.Add(new HostLink(ifname, up, mtu, addresses, kind));
         }
         return links;
     }

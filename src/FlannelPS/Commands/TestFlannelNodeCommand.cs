@@ -5,6 +5,7 @@ using System.Management.Automation;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;
 using FlannelPS.Core.Health;
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Iptables;
 using FlannelPS.Core.Net;
 using FlannelPS.Infrastructure;

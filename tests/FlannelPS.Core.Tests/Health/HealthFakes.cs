@@ -1,6 +1,7 @@
 // Fakes for the node checks: a host whose links and routes are lists, an iptables that answers -C
 // from a rule set, and a pinger that answers for chosen addresses and counts what it sent.
 using FlannelPS.Core.Health;
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Iptables;
 using FlannelPS.Core.Net;
 
