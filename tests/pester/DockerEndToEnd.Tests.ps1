@@ -122,15 +122,9 @@ Describe 'Docker on a FlannelPS overlay, end to end' -Tag 'Docker' -Skip:$skipDo
 
     It 'keeps container addresses across the overlay and masquerades only traffic leaving it' {
         $h1 = Get-TbHost h1; $h2 = Get-TbHost h2
-        $cap = Start-FlannelTestbedProcess -Testbed $tb -Namespace h2 -Name tcpdump -Command 'tcpdump', '-n', '-l', '-i', 'docker0', '-c', '1', 'icmp[icmptype] == 8'
-        Wait-FlannelTestbedCondition -Description 'tcpdump listening' -TimeoutSeconds 10 -Condition {
-            (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
-        } | Out-Null
+        $cap = Start-FlannelTestbedCapture -Testbed $tb -Namespace h2 -Arguments '-l', '-i', 'docker0', '-c', '1', 'icmp[icmptype] == 8'
         $null = Invoke-ContainerPing h1 $h2.ContainerIp 1
-        Wait-FlannelTestbedCondition -Description 'the echo request on h2''s docker0' -TimeoutSeconds 10 -Condition {
-            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
-        } | Out-Null
-        Get-Content -Raw $cap.LogFile | Should -Match ('IP {0} > {1}: ICMP echo request' -f [regex]::Escape($h1.ContainerIp), [regex]::Escape($h2.ContainerIp))
+        Wait-FlannelTestbedCapture -Capture $cap -Description 'the echo request on h2''s docker0' | Should -Match ('IP {0} > {1}: ICMP echo request' -f [regex]::Escape($h1.ContainerIp), [regex]::Escape($h2.ContainerIp))
         # The underlay gateway has no route to 10.0.0.0/16: the reply comes back only because
         # flannel's FLANNEL-POSTRTG masquerades (Docker runs with --ip-masq=false).
         Invoke-ContainerPing h1 $tb.UnderlayGateway 2 | Should -Match '2 packets transmitted, 2 packets received'

@@ -140,16 +140,6 @@ BeforeAll {
         }
     }
 
-    # Starts tcpdump in a namespace and waits until it listens.
-    function Start-Capture([string] $Namespace, [string[]] $Arguments, [string] $Name) {
-        $cap = Start-FlannelTestbedProcess -Testbed $tb -Namespace $Namespace -Name $Name -Command (@('tcpdump', '-n', '-U') + $Arguments)
-        Wait-FlannelTestbedCondition -Description "tcpdump in $Namespace listening" -TimeoutSeconds 10 -Condition {
-            if (-not (Test-FlannelTestbedProcessAlive $cap.Pid)) { throw "tcpdump exited: $(Get-Content -Raw $cap.LogFile)" }
-            (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
-        } | Out-Null
-        $cap
-    }
-
     $script:Nodes = @{}
     $script:RandomFully = $false
     if ((iptables --version) -match 'v(\d+)\.(\d+)\.(\d+)') {
@@ -235,7 +225,7 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
     It 'sends UDP datagrams to port 8285 on the underlay whose payload is the inner IPv4 packet' {
         $pcap = Join-Path $tb.WorkDir 'underlay.pcap'
         # On h2's underlay port: the echo requests arrive from h1, the replies leave for h1.
-        $cap = Start-Capture $Nodes.h2.Namespace @('-i', 'eth0', '-c', '6', '-w', $pcap, 'udp and port 8285') 'tcpdump-ul'
+        $cap = Start-FlannelTestbedCapture -Testbed $tb -Namespace $Nodes.h2.Namespace -Name tcpdump-ul -Arguments '-U', '-i', 'eth0', '-c', '6', '-w', $pcap, 'udp and port 8285'
         $r = Invoke-Ping $C1.Namespace $C2.Address 3
         Wait-FlannelTestbedCondition -Description 'tcpdump to capture 6 datagrams' -TimeoutSeconds 10 -Condition { -not (Test-FlannelTestbedProcessAlive $cap.Pid) } | Out-Null
         Stop-FlannelTestbedProcess -Process $cap
@@ -256,14 +246,11 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
     }
 
     It 'answers a destination no lease covers with ICMP net unreachable on flannel0' {
-        $cap = Start-Capture $Nodes.h1.Namespace @('-i', 'flannel0', '-l', '-c', '1', 'icmp[icmptype] == 3') 'tcpdump-tun'
+        $cap = Start-FlannelTestbedCapture -Testbed $tb -Namespace $Nodes.h1.Namespace -Name tcpdump-tun -Arguments '-i', 'flannel0', '-l', '-c', '1', 'icmp[icmptype] == 3'
         # UDP (an ICMP offender would get no ICMP error), from the container, into 10.0.0.0/16.
         $null = Invoke-Tb $C1.Namespace @('bash', '-c', "echo probe > /dev/udp/$Unleased/9") -TimeoutSeconds 10
-        Wait-FlannelTestbedCondition -Description 'the ICMP error' -TimeoutSeconds 10 -Condition {
-            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
-        } | Out-Null
         $tun = (Get-LeaseSubnet $SubnetEnvs.h1) -replace '/\d+$'
-        Get-Content -Raw $cap.LogFile | Should -Match ("{0} > {1}: ICMP net {2} unreachable" -f [regex]::Escape($tun), [regex]::Escape($C1.Address), [regex]::Escape($Unleased))
+        Wait-FlannelTestbedCapture -Capture $cap -Description 'the ICMP error' | Should -Match ("{0} > {1}: ICMP net {2} unreachable" -f [regex]::Escape($tun), [regex]::Escape($C1.Address), [regex]::Escape($Unleased))
     }
 
     It 'installs exactly the spec §8 rules on the -IpMasq host and only FLANNEL-FWD on the other' {
@@ -278,12 +265,9 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
         (Invoke-Ping $C1.Namespace $tb.UnderlayGateway 2).Output | Should -Match '2 received'
         (Invoke-Ping $C2.Namespace $tb.UnderlayGateway 2).Output | Should -Match '2 packets transmitted, 0 received'
         # Overlay to overlay keeps the container's own source address (the RETURN rules).
-        $cap = Start-Capture $Nodes.h2.Namespace @('-i', 'docker0', '-l', '-c', '1', 'icmp[icmptype] == 8') 'tcpdump-src'
+        $cap = Start-FlannelTestbedCapture -Testbed $tb -Namespace $Nodes.h2.Namespace -Name tcpdump-src -Arguments '-i', 'docker0', '-l', '-c', '1', 'icmp[icmptype] == 8'
         $null = Invoke-Ping $C1.Namespace $C2.Address 1
-        Wait-FlannelTestbedCondition -Description 'the echo request on h2''s docker0' -TimeoutSeconds 10 -Condition {
-            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
-        } | Out-Null
-        Get-Content -Raw $cap.LogFile | Should -Match ('IP {0} > {1}: ICMP echo request' -f [regex]::Escape($C1.Address), [regex]::Escape($C2.Address))
+        Wait-FlannelTestbedCapture -Capture $cap -Description 'the echo request on h2''s docker0' | Should -Match ('IP {0} > {1}: ICMP echo request' -f [regex]::Escape($C1.Address), [regex]::Escape($C2.Address))
     }
 
     It 'puts deleted rules back within the 5 s resync' {

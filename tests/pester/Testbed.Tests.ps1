@@ -222,30 +222,16 @@ Describe 'The benchmark C forwarder on the testbed' {
     }
 
     It 'puts the inner packet unchanged in a UDP datagram between the hosts'' port 8285' {
-        $cap = Start-FlannelTestbedProcess -Testbed $t -Namespace h2 -Name tcpdump -Command @(
-            'tcpdump', '-i', 'eth0', '-n', '-l', '-c', '1', 'udp and src host 192.0.2.11 and dst port 8285')
-        $null = Wait-FlannelTestbedCondition -Description 'tcpdump listening' -TimeoutSeconds 10 -Condition {
-            (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
-        }
+        $cap = Start-FlannelTestbedCapture -Testbed $t -Namespace h2 -Arguments '-i', 'eth0', '-l', '-c', '1', 'udp and src host 192.0.2.11 and dst port 8285'
         Invoke-FlannelTestbedCommand -Testbed $t -Namespace h1-c1 -Command 'ping', '-c', '1', '-W', '2', '10.0.9.2' | Out-Null
-        $null = Wait-FlannelTestbedCondition -Description 'a captured datagram' -TimeoutSeconds 10 -Condition {
-            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
-        }
-        Get-Content -Raw $cap.LogFile | Should -Match '192\.0\.2\.11\.8285 > 192\.0\.2\.12\.8285: UDP, length 84'
+        Wait-FlannelTestbedCapture -Capture $cap -Description 'a captured datagram' | Should -Match '192\.0\.2\.11\.8285 > 192\.0\.2\.12\.8285: UDP, length 84'
     }
 
     It 'answers a destination without a route with ICMP net unreachable into the TUN' {
-        $cap = Start-FlannelTestbedProcess -Testbed $t -Namespace h1 -Name tcpdump-tun -Command @(
-            'tcpdump', '-i', 'flannel0', '-n', '-l', '-c', '1', 'icmp[icmptype] == 3')
-        $null = Wait-FlannelTestbedCondition -Description 'tcpdump listening' -TimeoutSeconds 10 -Condition {
-            (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
-        }
+        $cap = Start-FlannelTestbedCapture -Testbed $t -Namespace h1 -Name tcpdump-tun -Arguments '-i', 'flannel0', '-l', '-c', '1', 'icmp[icmptype] == 3'
         # Within the flannel network (routed to flannel0) but no forwarder route: UDP, so the
         # error is not suppressed as an answer to ICMP.
         Invoke-FlannelTestbedCommand -Testbed $t -Namespace h1-c1 -Command 'bash', '-c', 'echo x > /dev/udp/10.0.77.2/9' -TimeoutSeconds 10 | Out-Null
-        $null = Wait-FlannelTestbedCondition -Description 'the ICMP error' -TimeoutSeconds 10 -Condition {
-            (Get-Content -Raw $cap.LogFile) -match '1 packet captured'
-        }
-        Get-Content -Raw $cap.LogFile | Should -Match '10\.0\.5\.0 > 10\.0\.5\.2: ICMP net 10\.0\.77\.2 unreachable'
+        Wait-FlannelTestbedCapture -Capture $cap -Description 'the ICMP error' | Should -Match '10\.0\.5\.0 > 10\.0\.5\.2: ICMP net 10\.0\.77\.2 unreachable'
     }
 }

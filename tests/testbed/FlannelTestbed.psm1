@@ -244,6 +244,49 @@ function Stop-FlannelTestbedProcess {
     }
 }
 
+function Start-FlannelTestbedCapture {
+    <#
+    .SYNOPSIS
+        Starts tcpdump (-n plus -Arguments) in a testbed namespace and returns once it listens, so
+        no packet sent afterwards is missed. A tcpdump that exits first (bad filter, no such
+        interface) throws with its output.
+    .EXAMPLE
+        $cap = Start-FlannelTestbedCapture -Testbed $tb -Namespace h2 -Arguments '-i', 'eth0', '-l', '-c', '1', 'udp port 8285'
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)] [psobject] $Testbed,
+        [Parameter(Mandatory)] [string] $Namespace,
+        [Parameter(Mandatory)] [string[]] $Arguments,
+        [string] $Name = 'tcpdump'
+    )
+    $cap = Start-FlannelTestbedProcess -Testbed $Testbed -Namespace $Namespace -Name $Name -Command (@('tcpdump', '-n') + $Arguments)
+    $null = Wait-FlannelTestbedCondition -Description "tcpdump in $Namespace listening" -TimeoutSeconds 10 -Condition {
+        if (-not (Test-FlannelTestbedProcessAlive $cap.Pid)) { throw "tcpdump exited: $(Get-Content -Raw $cap.LogFile)" }
+        (Test-Path $cap.LogFile) -and (Get-Content -Raw $cap.LogFile) -match 'listening on'
+    }
+    $cap
+}
+
+function Wait-FlannelTestbedCapture {
+    <#
+    .SYNOPSIS
+        Waits (bounded) until a capture started with -c 1 has its packet, then returns its output.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)] [psobject] $Capture,
+        [Parameter(Mandatory)] [string] $Description,
+        [ValidateRange(1, 120)] [int] $TimeoutSeconds = 10
+    )
+    $null = Wait-FlannelTestbedCondition -Description $Description -TimeoutSeconds $TimeoutSeconds -Condition {
+        (Get-Content -Raw $Capture.LogFile) -match '1 packet captured'
+    }
+    Get-Content -Raw $Capture.LogFile
+}
+
 # Alive = exists and is not a zombie (a reaped-later child of ours still has a /proc entry).
 function Test-FlannelTestbedProcessAlive([int] $Id) {
     $stat = "/proc/$Id/stat"
@@ -590,4 +633,4 @@ function Remove-FlannelTestbed {
 Export-ModuleMember -Function New-FlannelTestbed, Invoke-FlannelTestbedEtcdctl, Add-FlannelTestbedContainer, Remove-FlannelTestbed,
     Invoke-FlannelTestbedCommand, Start-FlannelTestbedProcess, Stop-FlannelTestbedProcess,
     Wait-FlannelTestbedCondition, Get-FlannelTestbedSubnetEnv, Start-FlannelTestbedNode, Wait-FlannelTestbedNode,
-    Test-FlannelTestbedProcessAlive, Get-FlannelTestbedPwshCommand
+    Test-FlannelTestbedProcessAlive, Get-FlannelTestbedPwshCommand, Start-FlannelTestbedCapture, Wait-FlannelTestbedCapture
