@@ -11,7 +11,7 @@ BeforeAll {
     New-FlannelSubnetLease -PublicIP 192.0.2.117 -PreferredSubnet 10.0.17.0/24 @common | Out-Null
     New-FlannelSubnetLease -PublicIP 192.0.2.118 -PreferredSubnet 10.0.18.0/24 @common | Out-Null
     New-FlannelSubnetLease -PublicIP 192.0.2.120 -PreferredSubnet 10.0.200.0/24 @common | Out-Null
-    $script:ul = New-TestUnderlay -Name "fpc$PID".Substring(0, [Math]::Min(11, "fpc$PID".Length)) -Address 192.0.2.131/24
+    $script:ul = New-TestUnderlay -Name "fpc$PID" -Address 192.0.2.131/24
 
     function Complete([string] $Line) {
         (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches

@@ -6,7 +6,7 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     Assert-TestNamespace
     $script:etcd = Get-TestEtcdEndpoint
-    $script:ul = New-TestUnderlay -Name "fpn$PID".Substring(0, [Math]::Min(11, "fpn$PID".Length)) -Address 192.0.2.101/24, 192.0.2.102/24
+    $script:ul = New-TestUnderlay -Name "fpn$PID" -Address 192.0.2.101/24, 192.0.2.102/24
     $script:dir = Join-Path ([IO.Path]::GetTempPath()) "fpnode-$PID"
     New-Item -ItemType Directory $dir -Force | Out-Null
 }

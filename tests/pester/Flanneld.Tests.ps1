@@ -8,7 +8,7 @@ BeforeAll {
     $script:etcd = Get-TestEtcdEndpoint
     $script:flanneld = Join-Path (Split-Path $env:FLANNELPS_MODULE) 'bin/flanneld'
     $script:version = (Import-PowerShellDataFile $env:FLANNELPS_MODULE).ModuleVersion
-    $script:ul = New-TestUnderlay -Name "fpsv$PID".Substring(0, [Math]::Min(11, "fpsv$PID".Length)) -Address 192.0.2.121/24
+    $script:ul = New-TestUnderlay -Name "fpsv$PID" -Address 192.0.2.121/24
     $script:dir = Join-Path ([IO.Path]::GetTempPath()) "fpsv-flanneld-$PID"
     New-Item -ItemType Directory $dir -Force | Out-Null
     $script:started = [Collections.Generic.List[object]]::new()

@@ -184,7 +184,7 @@ Describe 'The installed files run a real node the way systemd would' {
     BeforeAll {
         Assert-TestNamespace
         $script:etcd = Get-TestEtcdEndpoint
-        $script:ul = New-TestUnderlay -Name "fpsw$PID".Substring(0, [Math]::Min(11, "fpsw$PID".Length)) -Address 192.0.2.131/24
+        $script:ul = New-TestUnderlay -Name "fpsw$PID" -Address 192.0.2.131/24
     }
     AfterAll {
         Remove-TestUnderlay $ul

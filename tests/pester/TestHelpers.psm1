@@ -48,8 +48,10 @@ function Assert-TestNamespace {
 function New-TestUnderlay {
     # A veth pair (both ends in this test namespace) carrying underlay addresses from 192.0.2.0/24,
     # so nodes have a real interface to select. Returns the interface name; remove with Remove-TestUnderlay.
+    # -Name is cut to 11 characters, so the peer's name ("<name>-p") still fits the kernel's 15.
     param([string] $Name, [string[]] $Address)
     Assert-TestNamespace
+    $Name = $Name.Substring(0, [Math]::Min(11, $Name.Length))
     & ip link add $Name type veth peer name "$Name-p" | Out-Null
     foreach ($a in $Address) { & ip addr add $a dev $Name | Out-Null }
     & ip link set $Name up | Out-Null
