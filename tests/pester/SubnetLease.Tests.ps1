@@ -66,6 +66,35 @@ Describe 'Subnet leases' {
         @(Get-FlannelSubnetLease @common).PublicIP | Should -Be @('192.0.2.31')
     }
 
+    It 'serves a whole pipeline of records over one etcd connection' {
+        Assert-TestNamespace  # captures on this namespace's lo, where the test etcd listens
+        $port = ([uri]$etcd).Port
+        1..12 | ForEach-Object { Invoke-Etcdctl put "$prefix/subnets/10.0.$_.0-24" '{"PublicIP":"192.0.2.60"}' | Out-Null }
+        $wanted = 1..12 | ForEach-Object { [pscustomobject]@{ Subnet = "10.0.$_.0/24" } }
+        $out = Join-Path ([IO.Path]::GetTempPath()) "fp-syn-$PID-$([guid]::NewGuid().ToString('n')).txt"
+        $err = "$out.err"
+        # New TCP connections to etcd: SYN without ACK.
+        $cap = Start-Process tcpdump -PassThru -RedirectStandardOutput $out -RedirectStandardError $err -ArgumentList @(
+            '-i', 'lo', '-n', '-l', "tcp dst port $port and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
+        try {
+            Wait-Until -TimeoutSec 10 -Because "tcpdump listening" -Condition { (Test-Path $err) -and (Get-Content -Raw $err) -match "listening on" }
+            $got = @($wanted | Get-FlannelSubnetLease @common)
+            $got | Remove-FlannelSubnetLease @common -Force
+            Start-Sleep -Milliseconds 300  # let tcpdump print the last SYN line
+        }
+        finally {
+            Stop-Process -Id $cap.Id -ErrorAction SilentlyContinue
+            $cap.WaitForExit(5000) | Out-Null
+        }
+        $syns = @(Get-Content $out | Where-Object { $_ -match "> 127\.0\.0\.1\.$port" })
+        Remove-Item $out, $err -ErrorAction SilentlyContinue
+        $got.Count | Should -Be 12
+        @(Get-FlannelSubnetLease @common).Count | Should -Be 0
+        # Measured: 2 (one each); one connection per record was 30.
+        $syns.Count | Should -BeLessOrEqual 4 -Because 'Get and Remove each serve their 12 records over one connection'
+        $syns.Count | Should -BeGreaterThan 0 -Because 'the capture must have seen the connections'
+    }
+
     It 'says out of subnets when none is free' {
         Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/28"}' | Out-Null  # 3 subnets of /30
         1..3 | ForEach-Object { New-FlannelSubnetLease -PublicIP "192.0.2.4$_" @common | Out-Null }

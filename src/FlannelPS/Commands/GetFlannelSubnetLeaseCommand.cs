@@ -25,11 +25,10 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
-        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
-        var options = BuildEtcdOptions();
+        // One registry for every record of the pipeline, opened here on the pipeline thread.
+        var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
         {
-            await using var registry = OpenRegistry(options);
             var snapshot = await registry.GetLeasesAsync(ct).ConfigureAwait(false);
             var patterns = Subnet?.Select(s => WildcardPattern.Get(s, WildcardOptions.IgnoreCase)).ToArray();
             foreach (var lease in snapshot.Leases.OrderBy(l => l.Subnet.Address))

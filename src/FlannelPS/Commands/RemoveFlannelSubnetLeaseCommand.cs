@@ -22,11 +22,10 @@ public sealed class RemoveFlannelSubnetLeaseCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
-        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
-        var options = BuildEtcdOptions();
+        // One registry for every record of the pipeline, opened here on the pipeline thread.
+        var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
         {
-            await using var registry = OpenRegistry(options);
             IReadOnlyList<Lease>? all = null;
             foreach (var s in Subnet)
             {

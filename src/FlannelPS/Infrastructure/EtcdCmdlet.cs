@@ -60,6 +60,27 @@ public abstract class EtcdCmdlet : FlannelCmdlet
 
     protected static ISubnetRegistry OpenRegistry(EtcdOptions options) => new EtcdSubnetRegistry(options);
 
+    private EtcdOptions? _invocationOptions;
+    private ISubnetRegistry? _invocationRegistry;
+
+    /// <summary>
+    /// This invocation's etcd settings and registry, made on the first pipeline record and shared by the
+    /// rest: piping 500 leases into Remove-FlannelSubnetLease is one etcd connection, not 500. Closed
+    /// when the pipeline ends. Call on the pipeline thread (the settings read session state).
+    /// </summary>
+    protected (EtcdOptions Options, ISubnetRegistry Registry) InvocationRegistry()
+    {
+        _invocationOptions ??= BuildEtcdOptions();
+        _invocationRegistry ??= OpenRegistry(_invocationOptions);
+        return (_invocationOptions, _invocationRegistry);
+    }
+
+    protected override void DisposeResources()
+    {
+        var registry = Interlocked.Exchange(ref _invocationRegistry, null);
+        registry?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
     /// <summary>The password a PSCredential holds, as etcd's auth needs it.</summary>
     internal static string PlainPassword(PSCredential credential) => new NetworkCredential(string.Empty, credential.Password).Password;
 

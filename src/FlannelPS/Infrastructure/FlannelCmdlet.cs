@@ -87,9 +87,14 @@ public abstract class FlannelCmdlet : PSCmdlet, IDisposable
     /// <summary>As <see cref="ResolvePath"/>; null or empty (an unset option) stays null.</summary>
     protected string? ResolveOptionalPath(string? path) => string.IsNullOrEmpty(path) ? null : ResolvePath(path);
 
+    /// <summary>PowerShell disposes a cmdlet when its pipeline ends, however it ends (done, error, Ctrl+C).</summary>
     public void Dispose()
     {
+        DisposeResources();
         _stopping.Dispose();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Releases what the cmdlet kept across pipeline records.</summary>
+    protected virtual void DisposeResources() { }
 }
