@@ -69,12 +69,29 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
         $again.UnitContent | Should -BeExactly $first.UnitContent
     }
 
+    It 'takes its etcd defaults from FLANNELD_* like every etcd cmdlet' -Skip:$systemdRuns {
+        $saved = $env:FLANNELD_ETCD_ENDPOINTS, $env:FLANNELD_ETCD_PREFIX
+        try {
+            $env:FLANNELD_ETCD_ENDPOINTS = 'http://192.0.2.5:2379,http://192.0.2.6:2379'
+            $env:FLANNELD_ETCD_PREFIX = '/from/env'
+            Install-FlannelService @paths -NoStart -WarningAction SilentlyContinue | Out-Null
+            $vars = Get-Content $paths.EnvironmentFilePath
+            $vars | Should -Contain 'FLANNEL_ETCD_ENDPOINTS="http://192.0.2.5:2379,http://192.0.2.6:2379"'
+            $vars | Should -Contain 'FLANNEL_ETCD_PREFIX="/from/env"'
+        }
+        finally { $env:FLANNELD_ETCD_ENDPOINTS, $env:FLANNELD_ETCD_PREFIX = $saved }
+    }
+
     It 'refuses flanneld options flanneld would reject, before writing anything' {
         { Install-FlannelService -AdditionalOption '-kube-subnet-mgr' @paths -ErrorAction Stop } |
             Should -Throw -ErrorId 'FlannelServiceInvalidOption,FlannelPS.Commands.InstallFlannelServiceCommand'
         { Install-FlannelService -Interface 'a b' @paths -ErrorAction Stop } |
             Should -Throw -ErrorId 'FlannelServiceInvalidValue,FlannelPS.Commands.InstallFlannelServiceCommand'
-        { Install-FlannelService -SubnetLeaseRenewMargin 0 @paths -ErrorAction Stop } | Should -Throw
+        # The same checks as Start-FlannelNode's, with flannel's own message for the margin.
+        { Install-FlannelService -SubnetLeaseRenewMargin 0 @paths -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage 'Invalid subnet-lease-renew-margin option, out of acceptable range'
+        { Install-FlannelService -HealthzPort 8471 -HealthzIP 'not-an-ip' @paths -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage "*-HealthzIP 'not-an-ip'*"
         Test-Path $paths.UnitPath | Should -BeFalse
         Test-Path $paths.EnvironmentFilePath | Should -BeFalse
     }

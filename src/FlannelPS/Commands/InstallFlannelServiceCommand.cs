@@ -11,78 +11,9 @@ namespace FlannelPS.Commands;
 
 [Cmdlet(VerbsLifecycle.Install, "FlannelService", SupportsShouldProcess = true, DefaultParameterSetName = DefaultSet)]
 [OutputType(typeof(FlannelService))]
-public sealed class InstallFlannelServiceCommand : FlannelCmdlet
+public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
 {
     private const string DefaultSet = "Default";
-
-    /// <summary>etcd endpoints the service uses (FLANNEL_ETCD_ENDPOINTS). Default http://127.0.0.1:2379.</summary>
-    [Parameter(Position = 0)]
-    [ValidateNotNullOrEmpty]
-    public string[] EtcdEndpoint { get; set; } = [EtcdOptions.DefaultEndpoint];
-
-    /// <summary>etcd prefix holding config and subnets (FLANNEL_ETCD_PREFIX). Default /coreos.com/network.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string EtcdPrefix { get; set; } = EtcdOptions.DefaultPrefix;
-
-    /// <summary>CA certificate for etcd over TLS (-etcd-cafile).</summary>
-    [Parameter]
-    public string? EtcdCAFile { get; set; }
-
-    /// <summary>Client certificate for etcd over TLS (-etcd-certfile).</summary>
-    [Parameter]
-    public string? EtcdCertFile { get; set; }
-
-    /// <summary>Client key for etcd over TLS (-etcd-keyfile).</summary>
-    [Parameter]
-    public string? EtcdKeyFile { get; set; }
-
-    /// <summary>etcd user and password (-etcd-username/-etcd-password); the environment file is then readable by root only.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? EtcdCredential { get; set; }
-
-    /// <summary>Interface names or IPv4 addresses for inter-host traffic (-iface, repeated).</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(InterfaceCompleter))]
-    public string[]? Interface { get; set; }
-
-    /// <summary>IP advertised to other nodes (-public-ip).</summary>
-    [Parameter]
-    public string? PublicIP { get; set; }
-
-    /// <summary>Install flannel's masquerade rules (-ip-masq=true).</summary>
-    [Parameter]
-    public SwitchParameter IpMasq { get; set; }
-
-    /// <summary>Where the node writes subnet.env (-subnet-file). Default /run/flannel/subnet.env.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? SubnetFile { get; set; }
-
-    /// <summary>Minutes before expiry to renew the lease (-subnet-lease-renew-margin, 1..1439, default 60).</summary>
-    [Parameter]
-    [ValidateRange(1, 1439)]
-    public int SubnetLeaseRenewMargin { get; set; } = 60;
-
-    /// <summary>Seconds between iptables checks (-iptables-resync, default 5).</summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int IptablesResyncSec { get; set; } = 5;
-
-    /// <summary>Do not install the FLANNEL-FWD ACCEPT rules (-iptables-forward-rules=false).</summary>
-    [Parameter]
-    public SwitchParameter NoIptablesForwardRules { get; set; }
-
-    /// <summary>Port for GET /healthz and /readyz (-healthz-port); 0 (default) disables.</summary>
-    [Parameter]
-    [ValidateRange(0, 65535)]
-    public int HealthzPort { get; set; }
-
-    /// <summary>Address the health endpoint listens on (-healthz-ip, default 127.0.0.1).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string HealthzIP { get; set; } = "127.0.0.1";
 
     /// <summary>Further flanneld flags appended to FLANNEL_OPTIONS verbatim, e.g. '-v=2'; checked as flanneld would parse them.</summary>
     [Parameter]
@@ -119,22 +50,24 @@ public sealed class InstallFlannelServiceCommand : FlannelCmdlet
     protected override void ProcessRecord()
     {
         var binDirectory = Path.Combine(ModuleBase(), "bin");
+        var node = BuildNodeOptions();
+        var etcd = BuildEtcdOptions();
         var flanneld = new FlanneldSettings
         {
-            EtcdEndpoints = string.Join(',', EtcdEndpoint),
-            EtcdPrefix = EtcdPrefix,
-            EtcdCAFile = ResolveOptionalPath(EtcdCAFile),
-            EtcdCertFile = ResolveOptionalPath(EtcdCertFile),
-            EtcdKeyFile = ResolveOptionalPath(EtcdKeyFile),
-            EtcdUsername = EtcdCredential?.UserName,
-            EtcdPassword = EtcdCredential is { } c ? EtcdCmdlet.PlainPassword(c) : null,
-            Iface = Interface ?? [],
-            PublicIP = PublicIP,
-            IpMasq = IpMasq,
-            SubnetFile = SubnetFile is null ? new FlanneldSettings().SubnetFile : ResolvePath(SubnetFile),
-            SubnetLeaseRenewMargin = SubnetLeaseRenewMargin,
-            IptablesResync = IptablesResyncSec,
-            IptablesForwardRules = !NoIptablesForwardRules,
+            EtcdEndpoints = string.Join(',', etcd.Endpoints),
+            EtcdPrefix = etcd.Prefix,
+            EtcdCAFile = etcd.CAFile,
+            EtcdCertFile = etcd.CertFile,
+            EtcdKeyFile = etcd.KeyFile,
+            EtcdUsername = etcd.Username,
+            EtcdPassword = etcd.Password,
+            Iface = node.Interfaces,
+            PublicIP = node.PublicIP,
+            IpMasq = node.IpMasq,
+            SubnetFile = node.SubnetFile,
+            SubnetLeaseRenewMargin = (int)node.RenewMargin.TotalMinutes,
+            IptablesResync = (int)node.IptablesResync.TotalSeconds,
+            IptablesForwardRules = node.IptablesForwardRules,
             HealthzIP = HealthzIP,
             HealthzPort = HealthzPort,
         };

@@ -16,50 +16,17 @@ namespace FlannelPS.Commands;
 [Cmdlet(VerbsLifecycle.Start, "FlannelNode", SupportsShouldProcess = true, DefaultParameterSetName = JobSet)]
 [OutputType(typeof(FlannelNodeJob), ParameterSetName = [JobSet])]
 [OutputType(typeof(NodeEvent), ParameterSetName = [WaitSet])]
-public sealed class StartFlannelNodeCommand : EtcdCmdlet
+public sealed class StartFlannelNodeCommand : NodeSettingsCmdlet
 {
     private const string JobSet = "Job";
     private const string WaitSet = "Wait";
 
-    /// <summary>Interface (name or IPv4 address) for inter-host traffic; several: the first that exists wins. Default: the default-route interface.</summary>
+    /// <summary>Seconds each etcd request may take before it fails (default 5).</summary>
     [Parameter]
-    [ArgumentCompleter(typeof(InterfaceCompleter))]
-    public string[]? Interface { get; set; }
+    [ValidateRange(1, 300)]
+    public int EtcdTimeoutSec { get; set; } = 5;
 
-    /// <summary>IP advertised to other nodes in the lease; default: the interface address.</summary>
-    [Parameter]
-    public string? PublicIP { get; set; }
-
-    /// <summary>Install flannel's masquerade rules for traffic leaving the overlay (--ip-masq).</summary>
-    [Parameter]
-    public SwitchParameter IpMasq { get; set; }
-
-    /// <summary>Where to write FLANNEL_NETWORK/SUBNET/MTU/IPMASQ (default /run/flannel/subnet.env).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string SubnetFile { get; set; } = NodeOptions.DefaultSubnetFile;
-
-    /// <summary>Minutes before expiry to renew the lease (1..1439, default 60).</summary>
-    [Parameter]
-    public int SubnetLeaseRenewMargin { get; set; } = 60;
-
-    /// <summary>Seconds between iptables checks that restore deleted rules (default 5).</summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int IptablesResyncSec { get; set; } = 5;
-
-    /// <summary>Do not install the FLANNEL-FWD ACCEPT rules (--iptables-forward-rules=false).</summary>
-    [Parameter]
-    public SwitchParameter NoIptablesForwardRules { get; set; }
-
-    /// <summary>Port for GET /healthz (200 while the lease is held and the datapath runs, else 503); 0 disables.</summary>
-    [Parameter]
-    [ValidateRange(0, 65535)]
-    public int HealthzPort { get; set; }
-
-    /// <summary>Address the health endpoint listens on (default 127.0.0.1).</summary>
-    [Parameter]
-    public string HealthzIP { get; set; } = "127.0.0.1";
+    protected override TimeSpan RequestTimeout => TimeSpan.FromSeconds(EtcdTimeoutSec);
 
     /// <summary>Job name (default FlannelNode).</summary>
     [Parameter(ParameterSetName = JobSet)]
@@ -72,30 +39,13 @@ public sealed class StartFlannelNodeCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
-        try { LeaseRenewer.ValidateMargin(TimeSpan.FromMinutes(SubnetLeaseRenewMargin)); }
-        catch (FlannelException ex) { ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex)); }
-        var options = new NodeOptions
-        {
-            Interfaces = Interface ?? [],
-            PublicIP = PublicIP,
-            IpMasq = IpMasq,
-            SubnetFile = ResolvePath(SubnetFile),
-            RenewMargin = TimeSpan.FromMinutes(SubnetLeaseRenewMargin),
-            IptablesForwardRules = !NoIptablesForwardRules,
-            IptablesResync = TimeSpan.FromSeconds(IptablesResyncSec),
-            HealthzEndpoint = HealthzPort > 0 ? new IPEndPoint(ParseHealthzIP(), HealthzPort) : null,
-        };
+        var options = BuildNodeOptions();
         var etcd = BuildEtcdOptions();
         if (!ShouldProcess($"{etcd.SubnetsPrefix} at {etcd.EndpointList}, {options.SubnetFile}", "Start flannel node")) return;
 
         if (Wait) RunInForeground(options, etcd);
         else StartJob(options, etcd);
     }
-
-    private IPAddress ParseHealthzIP() =>
-        IPAddress.TryParse(HealthzIP, out var ip)
-            ? ip
-            : throw new PSArgumentException($"-HealthzIP '{HealthzIP}' is not an IP address.", nameof(HealthzIP));
 
     private void StartJob(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {

@@ -1,12 +1,24 @@
-// Common parameters of every cmdlet that talks to etcd. Defaults come from flannel's FLANNELD_*
-// environment variables; an explicit parameter wins, as on flanneld's command line.
+// Common parameters of every cmdlet that talks to etcd, or (Install-FlannelService) records how the
+// service will. Defaults come from flannel's FLANNELD_* environment variables; an explicit parameter
+// wins, as on flanneld's command line. EtcdCmdlet adds the request timeout, which flanneld has no
+// flag for, to the cmdlets that make the requests themselves.
 using System.Management.Automation;
 using System.Net;
 using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Infrastructure;
 
-public abstract class EtcdCmdlet : FlannelCmdlet
+public abstract class EtcdCmdlet : EtcdConnectionCmdlet
+{
+    /// <summary>Seconds each etcd request may take before it fails (default 5).</summary>
+    [Parameter]
+    [ValidateRange(1, 300)]
+    public int EtcdTimeoutSec { get; set; } = 5;
+
+    protected override TimeSpan RequestTimeout => TimeSpan.FromSeconds(EtcdTimeoutSec);
+}
+
+public abstract class EtcdConnectionCmdlet : FlannelCmdlet
 {
     /// <summary>etcd endpoints (default http://127.0.0.1:2379, or FLANNELD_ETCD_ENDPOINTS).</summary>
     [Parameter]
@@ -35,10 +47,8 @@ public abstract class EtcdCmdlet : FlannelCmdlet
     [Credential]
     public PSCredential? EtcdCredential { get; set; }
 
-    /// <summary>Seconds each etcd request may take before it fails (default 5).</summary>
-    [Parameter]
-    [ValidateRange(1, 300)]
-    public int EtcdTimeoutSec { get; set; } = 5;
+    /// <summary>How long one etcd request may take.</summary>
+    protected virtual TimeSpan RequestTimeout => new EtcdOptions().RequestTimeout;
 
     protected EtcdOptions BuildEtcdOptions()
     {
@@ -54,7 +64,7 @@ public abstract class EtcdCmdlet : FlannelCmdlet
             KeyFile = ResolveOptionalPath(EtcdKeyFile ?? Env("FLANNELD_ETCD_KEYFILE")),
             Username = user,
             Password = password,
-            RequestTimeout = TimeSpan.FromSeconds(EtcdTimeoutSec),
+            RequestTimeout = RequestTimeout,
         };
     }
 
