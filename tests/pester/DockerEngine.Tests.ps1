@@ -1,8 +1,9 @@
 # Two real dockerd, one per host namespace joined by a veth (192.0.2.0/24 underlay), started from
 # docker_opts.env files that Export-FlannelDockerOptions made from hand-written subnet.env files.
 # Containers ping across hosts over static routes: first Docker's FORWARD DROP blocks it, then the
-# ACCEPT rules flannel adds (FLANNEL-FWD) let it through. The lead swaps the static routes for real
-# FlannelPS nodes later; tests/docker/DockerHost.psm1 is the reusable part.
+# ACCEPT rules flannel adds let it through. This isolates the Docker half (options, bridge, Docker's
+# own iptables) from the nodes; DockerEndToEnd.Tests.ps1 runs the same engines with real FlannelPS
+# nodes, whose FLANNEL-FWD rules do that job. tests/docker/DockerHost.psm1 is the shared part.
 BeforeDiscovery {
     $script:skipDocker = $env:FLANNELPS_TEST_DOCKER -eq '0'
 }
