@@ -1,24 +1,24 @@
 // Installs and removes the flanneld service: plans are pure reads (so -WhatIf shows both files
 // exactly), Apply writes atomically, and systemctl runs only where systemd is the init.
 using System.Globalization;
-using FlannelPS.Core.Docker;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;
+using FlannelPS.Core.Host;
 
 namespace FlannelPS.Core.Service;
 
 #pragma warning disable CA1416 // Linux-only product: Unix file modes are what is wanted.
 
-public sealed class FlannelServiceInstaller(ICommandRunner? runner = null, string systemdRuntimeDirectory = SystemdDocker.RuntimeDirectory)
+public sealed class FlannelServiceInstaller(ICommandRunner? runner = null, string systemdRuntimeDirectory = Systemd.DefaultRuntimeDirectory)
 {
     /// <summary>Readable by root only: the file may carry an etcd password.</summary>
     private const UnixFileMode SecretMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     // `systemctl start` of a Type=notify unit waits for READY=1; allow systemd's own 90 s start timeout.
-    private readonly ICommandRunner _runner = runner ?? new ProcessCommandRunner(TimeSpan.FromSeconds(120));
+    private readonly Systemd _systemd = new(runner ?? new ProcessCommandRunner(TimeSpan.FromSeconds(120)), systemdRuntimeDirectory);
 
-    /// <summary>True when PID 1 is systemd (sd_booted's test).</summary>
-    public bool SystemdRunning => Directory.Exists(systemdRuntimeDirectory);
+    /// <summary>True when PID 1 is systemd.</summary>
+    public bool SystemdRunning => _systemd.IsRunning;
 
     public FlannelService PlanInstall(FlannelServiceSettings settings, bool force)
     {
@@ -102,8 +102,9 @@ public sealed class FlannelServiceInstaller(ICommandRunner? runner = null, strin
     public async Task<FlannelService> StopAndDisableAsync(FlannelService plan, CancellationToken cancellationToken)
     {
         if (!SystemdRunning) throw NotRunning(plan);
-        var r = await _runner.RunAsync("systemctl", ["disable", "--now", plan.Name], cancellationToken).ConfigureAwait(false);
-        if (!r.Succeeded && !IsUnknownUnit(r)) throw Failed(plan.Name, ["disable", "--now", plan.Name], r);
+        string[] args = ["disable", "--now", plan.Name];
+        var r = await _systemd.SystemctlAsync(args, cancellationToken).ConfigureAwait(false);
+        if (!r.Succeeded && !IsUnknownUnit(r)) throw Failed(plan.Name, Systemd.FailureText(args, r));
         return plan with { Enabled = r.Succeeded, Started = r.Succeeded };
     }
 
@@ -111,31 +112,26 @@ public sealed class FlannelServiceInstaller(ICommandRunner? runner = null, strin
     public Task ReloadAsync(string name, CancellationToken cancellationToken) =>
         SystemctlAsync(name, cancellationToken, "daemon-reload");
 
-    private async Task SystemctlAsync(string name, CancellationToken cancellationToken, params string[] args)
-    {
-        var r = await _runner.RunAsync("systemctl", args, cancellationToken).ConfigureAwait(false);
-        if (!r.Succeeded) throw Failed(name, args, r);
-    }
+    private Task SystemctlAsync(string name, CancellationToken cancellationToken, params string[] args) =>
+        _systemd.SystemctlCheckedAsync(args, text => Failed(name, text), cancellationToken);
 
     /// <summary>What to tell a user where systemd is not the init: the files are there, and how to
     /// run the same node without systemd.</summary>
-    public static string ManualStartHint(FlannelService plan, string binDirectory) =>
-        $"systemd is not running on this host ({SystemdDocker.RuntimeDirectory} does not exist): '{plan.UnitPath}' and " +
+    public string ManualStartHint(FlannelService plan, string binDirectory) =>
+        $"{_systemd.NotRunningText}: '{plan.UnitPath}' and " +
         $"'{plan.EnvironmentFilePath}' are in place but the service was not enabled or started. Start the node by hand with " +
         $"`set -a; . {plan.EnvironmentFilePath}; sh {Path.Combine(binDirectory, ServiceFiles.StartScriptName)} $FLANNEL_OPTIONS`.";
 
     private FlannelException NotRunning(FlannelService plan) =>
         new("FlannelSystemdNotRunning", FlannelErrorCategory.ResourceUnavailable,
-            $"systemd is not running on this host ({systemdRuntimeDirectory} does not exist), so systemctl was not run for '{plan.Name}'.", plan.UnitPath);
+            $"{_systemd.NotRunningText}, so systemctl was not run for '{plan.Name}'.", plan.UnitPath);
 
     private static bool IsUnknownUnit(CommandResult r) =>
         r.StdErr.Contains("does not exist", StringComparison.OrdinalIgnoreCase) || r.StdErr.Contains("not loaded", StringComparison.OrdinalIgnoreCase);
 
-    private static FlannelException Failed(string name, IReadOnlyList<string> args, CommandResult r) =>
+    private static FlannelException Failed(string name, string failure) =>
         new("FlannelServiceSystemctlFailed", FlannelErrorCategory.InvalidOperation,
-            string.Create(CultureInfo.InvariantCulture,
-                $"`systemctl {string.Join(' ', args)}` failed (exit {r.ExitCode}): {r.StdErr.Trim()}. See `systemctl status {name}` and `journalctl -u {name}`."),
-            name);
+            $"{failure} See `systemctl status {name}` and `journalctl -u {name}`.", name);
 
     private static bool NeedsWrite(string path, string content, bool force)
     {

@@ -104,7 +104,7 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
             }
             if (!installer.SystemdRunning)
             {
-                EmitWarning(FlannelServiceInstaller.ManualStartHint(plan, settings.BinDirectory));
+                EmitWarning(installer.ManualStartHint(plan, settings.BinDirectory));
             }
             else if (Confirm($"{plan.Name}.service", noStart ? "systemctl enable" : "systemctl enable; systemctl " + (plan.Changed ? "restart" : "start")))
             {

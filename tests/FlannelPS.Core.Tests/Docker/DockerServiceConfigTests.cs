@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlannelPS.Core.Docker;
+using FlannelPS.Core.Host;
 
 namespace FlannelPS.Core.Tests.Docker;
 
@@ -139,10 +140,11 @@ public sealed class DockerServiceConfigTests : IDisposable
     {
         var runner = new RecordingRunner();
         var fakeRuntime = Path.Combine(_dir, "systemd-system");
-        var systemd = new SystemdDocker(runner, fakeRuntime);
+        var systemd = new SystemdDocker(new Systemd(runner, fakeRuntime));
         var ex = await Assert.ThrowsAsync<SystemdNotRunningException>(() => systemd.RestartDockerAsync("/x.conf", CancellationToken.None));
         Assert.Equal("FlannelSystemdNotRunning", ex.ErrorId);
         Assert.Contains("/x.conf", ex.Message);
+        Assert.Contains($"({fakeRuntime} does not exist)", ex.Message);
         Assert.Empty(runner.Calls);
         Directory.CreateDirectory(fakeRuntime);
         await systemd.RestartDockerAsync("/x.conf", CancellationToken.None);

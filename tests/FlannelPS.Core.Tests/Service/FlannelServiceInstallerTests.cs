@@ -1,6 +1,6 @@
 using FlannelPS.Core.Cli;
-using FlannelPS.Core.Docker;
 using FlannelPS.Core.Errors;
+using FlannelPS.Core.Host;
 using FlannelPS.Core.Service;
 
 namespace FlannelPS.Core.Tests.Service;
@@ -133,7 +133,8 @@ public sealed class FlannelServiceInstallerTests : IDisposable
         var ex = await Assert.ThrowsAsync<FlannelException>(() => installer.EnableAndStartAsync(plan, start: true, CancellationToken.None));
         Assert.Equal("FlannelSystemdNotRunning", ex.ErrorId);
         Assert.Empty(_runner.Commands);
-        var hint = FlannelServiceInstaller.ManualStartHint(plan, "/opt/FlannelPS/bin");
+        var hint = installer.ManualStartHint(plan, "/opt/FlannelPS/bin");
+        Assert.StartsWith("systemd is not running on this host (", hint, StringComparison.Ordinal);
         Assert.Contains($". {plan.EnvironmentFilePath}; sh /opt/FlannelPS/bin/flanneld-start $FLANNEL_OPTIONS", hint, StringComparison.Ordinal);
     }
 

@@ -1,9 +1,8 @@
-// How the Docker steps run external tools (ip, systemctl), through ChildProcess. An interface so
-// tests can record the commands instead of running them.
+// How the Docker and service steps run external tools (ip, systemctl), through ChildProcess. An
+// interface so tests can record the commands instead of running them.
 using FlannelPS.Core.Errors;
-using FlannelPS.Core.Host;
 
-namespace FlannelPS.Core.Docker;
+namespace FlannelPS.Core.Host;
 
 public sealed record CommandResult(int ExitCode, string StdOut, string StdErr)
 {
