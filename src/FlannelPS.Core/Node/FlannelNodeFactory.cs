@@ -13,16 +13,16 @@ namespace FlannelPS.Core.Node;
 
 public static class FlannelNodeFactory
 {
-    public static BackendRegistry DefaultBackends() => new BackendRegistry()
-        .Add("udp", () => new UdpBackend())
+    public static BackendRegistry DefaultBackends(UdpDatapathTuning? udpTuning = null) => new BackendRegistry()
+        .Add("udp", () => new UdpBackend(tuning: udpTuning))
         .Add("alloc", () => new AllocBackend());
 
-    public static FlannelNode Create(NodeOptions options, EtcdOptions etcd, ILog log) =>
+    public static FlannelNode Create(NodeOptions options, EtcdOptions etcd, ILog log, UdpDatapathTuning? udpTuning = null) =>
         new(options, new NodeDependencies
         {
             Registry = new EtcdSubnetRegistry(etcd, log, TimeProvider.System),
             OwnsRegistry = true,
-            Backends = DefaultBackends(),
+            Backends = DefaultBackends(udpTuning),
             ResolveInterface = (candidates, publicIp) => ResolveInterface(candidates, publicIp, log),
             CreateTrafficRules = NodeTrafficRules.Create,
             Log = log,

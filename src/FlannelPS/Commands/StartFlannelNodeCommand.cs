@@ -4,6 +4,7 @@
 using System.Management.Automation;
 using System.Net;
 using System.Runtime.InteropServices;
+using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Node;
@@ -47,10 +48,15 @@ public sealed class StartFlannelNodeCommand : NodeSettingsCmdlet
         else StartJob(options, etcd);
     }
 
+    /// <summary>The datapath's diagnostic settings, from FLANNELPS_DATAPATH_STATS_SECONDS and FLANNELPS_DATAPATH_SLICE_US.</summary>
+    private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.Parse(
+        Environment.GetEnvironmentVariable(UdpDatapathTuning.StatsIntervalVariable),
+        Environment.GetEnvironmentVariable(UdpDatapathTuning.SliceVariable));
+
     private void StartJob(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {
         var log = new DeferredLog();
-        var node = FlannelNodeFactory.Create(options, etcd, log);
+        var node = FlannelNodeFactory.Create(options, etcd, log, DatapathTuning());
         var job = new FlannelNodeJob(MyInvocation.Line, Name, node);
         log.Target = job;
         // As ThreadJob does: the session's job repository makes Get-Job, Receive-Job, Stop-Job,
@@ -62,7 +68,7 @@ public sealed class StartFlannelNodeCommand : NodeSettingsCmdlet
 
     private void RunInForeground(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {
-        var node = FlannelNodeFactory.Create(options, etcd, new CmdletLog(this));
+        var node = FlannelNodeFactory.Create(options, etcd, new CmdletLog(this), DatapathTuning());
         node.EventRaised += Emit;
         // SIGTERM/SIGINT end the node like a normal return, so services see exit code 0.
         using var signalled = new CancellationTokenSource();

@@ -30,3 +30,23 @@ public sealed class UdpBackendConfigTests
         Assert.Equal("""{"PublicIP":"198.51.100.1","PublicIPv6":null}""", attrs.ToJson());
     }
 }
+
+public sealed class UdpDatapathTuningTests
+{
+    [Fact]
+    public void Unset_or_unparsable_values_leave_the_datapath_quiet_with_the_kernel_slice()
+    {
+        Assert.Equal(UdpDatapathTuning.Default, UdpDatapathTuning.Parse(null, null));
+        Assert.Equal(UdpDatapathTuning.Default, UdpDatapathTuning.Parse("soon", "-5"));
+        Assert.Equal(TimeSpan.Zero, UdpDatapathTuning.Parse("0", null).StatsInterval);
+    }
+
+    [Fact]
+    public void Seconds_and_microseconds_are_read_invariantly_and_the_slice_is_capped()
+    {
+        var t = UdpDatapathTuning.Parse("0.5", "250");
+        Assert.Equal(TimeSpan.FromMilliseconds(500), t.StatsInterval);
+        Assert.Equal(TimeSpan.FromMicroseconds(250), t.Slice);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), UdpDatapathTuning.Parse(null, "5000000").Slice);
+    }
+}

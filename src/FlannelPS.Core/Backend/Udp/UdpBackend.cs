@@ -8,19 +8,14 @@ using FlannelPS.Core.Subnet;
 
 namespace FlannelPS.Core.Backend.Udp;
 
-public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
+public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning? tuning = null) : IBackend
 {
     /// <summary>IPv4 (20) + UDP (8) header bytes each packet gains on the underlay.</summary>
     public const int EncapOverhead = 28;
     public const string TunNamePattern = "flannel%d";
 
     private readonly LinkConfigurator _links = links ?? new LinkConfigurator();
-
-    /// <summary>Set to N seconds to log datapath counters and GC counts every N s (diagnostics, benchmarks).</summary>
-    public const string StatsIntervalVariable = "FLANNELPS_DATAPATH_STATS_SECONDS";
-
-    /// <summary>Overrides the datapath thread's scheduler slice, in microseconds (0 = leave the kernel default).</summary>
-    public const string SliceVariable = "FLANNELPS_DATAPATH_SLICE_US";
+    private readonly UdpDatapathTuning _tuning = tuning ?? UdpDatapathTuning.Default;
 
     public string Type => "udp";
     public bool RequiresRoot => true;
@@ -60,8 +55,8 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
             routeAdded = _links.AddRoute(network, tunName);
             cancellationToken.ThrowIfCancellationRequested();
 
-            forwarder = new UdpForwarder(tun, udp, new RouteTable(), lease.Subnet.Address, mtu, log, statsInterval: StatsInterval(),
-                slice: Microseconds(SliceVariable, UdpForwarder.DefaultSlice));
+            forwarder = new UdpForwarder(tun, udp, new RouteTable(), lease.Subnet.Address, mtu, log,
+                statsInterval: _tuning.StatsInterval, slice: _tuning.Slice);
             forwarder.Start();
             log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}");
             return Task.FromResult<IBackendNetwork>(new UdpNetwork(forwarder, _links, lease, network, routeAdded, (ushort)config.Port, log));
@@ -74,14 +69,4 @@ public sealed class UdpBackend(LinkConfigurator? links = null) : IBackend
             throw;
         }
     }
-
-    private static TimeSpan Microseconds(string variable, TimeSpan fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var us)
-            ? TimeSpan.FromMicroseconds(Math.Min(us, 100_000))
-            : fallback;
-
-    private static TimeSpan StatsInterval() =>
-        double.TryParse(Environment.GetEnvironmentVariable(StatsIntervalVariable), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
-            ? TimeSpan.FromSeconds(s)
-            : TimeSpan.Zero;
 }
