@@ -13,7 +13,8 @@
 # One process instance is not enough either: which vCPU the kernel wakes a forwarder on decides
 # whether a hop costs ~20 or ~60 us, and that pattern sticks to a process for its life (measured:
 # the same binaries differed by up to 0.1 ms between instances). So the rounds are spread over
-# several instance pairs: before each one, both C forwarders and both FlannelPS nodes are restarted.
+# several instance pairs: before each one, both C forwarders and both FlannelPS nodes are restarted
+# (the nodes without the periodic stats line the throughput legs use).
 #
 # Usage (root): bench/datapath/run.sh
 # Env: FLANNELPS_BENCH_SECONDS  iperf3 duration per test (default 5)
@@ -278,12 +279,13 @@ leg_flannelps() {
 }
 
 fp_node_pid=()
-# fp_start I LOG: the FlannelPS node of host I (a restart keeps its subnet: the lease is in etcd).
+# fp_start I LOG [STATS_SECONDS]: the FlannelPS node of host I (a restart keeps its subnet: the
+# lease is in etcd), logging a datapath stats line every STATS_SECONDS (0: none).
 fp_start() {
-  local i=$1 env
+  local i=$1 env stats=${3:-${FLANNELPS_BENCH_STATS_SECONDS:-1}}
   env="$(tb_dir "$fp_tb")/h$i/subnet.env"
   # -Verbose shows Info lines, among them the datapath's periodic stats line (counters, GC counts).
-  tb_bg "$fp_tb" "$(tb_ns_host "$fp_tb" "$i")" "$2" env FLANNELPS_DATAPATH_STATS_SECONDS=${FLANNELPS_BENCH_STATS_SECONDS:-1} dotnet pwsh -NoProfile -NonInteractive -c \
+  tb_bg "$fp_tb" "$(tb_ns_host "$fp_tb" "$i")" "$2" env FLANNELPS_DATAPATH_STATS_SECONDS="$stats" dotnet pwsh -NoProfile -NonInteractive -c \
     "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$env' -Wait -Verbose" || return 1
   fp_node_pid[$i]=$TB_PID
 }
@@ -373,7 +375,7 @@ interleaved_rtt() {
   for p in "${paths[@]}"; do : >"$work/irtt-$p"; done
   for ((r = 0; r < irounds; r++)); do
     if ((r % irounds_per == 0)); then
-      ((r == 0)) || irtt_new_instances "$((r / irounds_per))" || return 1
+      irtt_new_instances "$((r / irounds_per))" || return 1
       fp_wait_quiet 45 "$cfwd_tb" "$fp_tb" || quiet=0
       # Warm, bounded: ARP and first-packet setup are not what is compared.
       for p in "${paths[@]}"; do
@@ -418,13 +420,15 @@ interleaved_rtt() {
   return 0
 }
 
-# irtt_new_instances K: fresh processes for the next instance pair: both C forwarders and both
-# FlannelPS nodes stopped and started again (the nodes keep their leases), paths checked.
+# irtt_new_instances K: fresh processes for instance pair K, the same for both sides: both C
+# forwarders and both FlannelPS nodes stopped and started again (the nodes keep their leases),
+# paths checked. The nodes run without the stats line the transfer needed: the C forwarder has no
+# periodic work either.
 irtt_new_instances() {
   local k=$1 i p
   echo "  instance pair $((k + 1)): restarting both C forwarders and both FlannelPS nodes"
   for i in 1 2; do tb_stop_pid "${cfwd_pids[$i]}"; cfwd_start "$i" "$work/cfwd-h$i-i$k.log" || return 1; done
-  for i in 1 2; do tb_stop_pid "${fp_node_pid[$i]}"; fp_start "$i" "$work/flannelps-h$i-i$k.log" || return 1; done
+  for i in 1 2; do tb_stop_pid "${fp_node_pid[$i]}"; fp_start "$i" "$work/flannelps-h$i-i$k.log" 0 || return 1; done
   for i in 1 2; do fp_wait_node "$i" "$work/flannelps-h$i-i$k.log" || return 1; done
   for p in cfwd flannelps; do
     tb_wait 30 "$p path after the restart" ip netns exec "${ipath_src[$p]}" ping -c 1 -W 1 "${ipath_ip[$p]}" || return 1
