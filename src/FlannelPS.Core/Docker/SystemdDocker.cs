@@ -8,8 +8,6 @@ public sealed class SystemdDocker(Systemd? systemd = null)
 {
     private readonly Systemd _systemd = systemd ?? new Systemd();
 
-    public bool IsRunning => _systemd.IsRunning;
-
     /// <summary>systemctl daemon-reload, then systemctl restart docker. Throws
     /// <see cref="SystemdNotRunningException"/> when systemd is not the init.</summary>
     public async Task RestartDockerAsync(string configPath, CancellationToken cancellationToken)

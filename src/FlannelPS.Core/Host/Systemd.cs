@@ -12,8 +12,6 @@ public sealed class Systemd(ICommandRunner? runner = null, string runtimeDirecto
 
     private readonly ICommandRunner _runner = runner ?? ProcessCommandRunner.Default;
 
-    public string RuntimeDirectory => runtimeDirectory;
-
     /// <summary>True when PID 1 is systemd.</summary>
     public bool IsRunning => Directory.Exists(runtimeDirectory);
 

@@ -3,7 +3,6 @@
 // runs. The logic lives in Core (Service/); this only gathers parameters and confirms.
 using System.Management.Automation;
 using FlannelPS.Core.Cli;
-using FlannelPS.Core.Registry;
 using FlannelPS.Core.Service;
 using FlannelPS.Infrastructure;
 

@@ -2,13 +2,10 @@
 // the node for the life of the session; -Wait runs the same node in the foreground until Ctrl+C
 // or SIGTERM, for services.
 using System.Management.Automation;
-using System.Net;
 using System.Runtime.InteropServices;
 using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Diagnostics;
-using FlannelPS.Core.Errors;
 using FlannelPS.Core.Node;
-using FlannelPS.Core.Subnet;
 using FlannelPS.Infrastructure;
 using FlannelPS.Jobs;
 
