@@ -59,8 +59,8 @@ BeforeAll {
         $false
     }
 
-    function Start-Node([string] $HostName, [string] $ArgumentList = '') {
-        $n = Start-FlannelTestbedNode -Testbed $tb -HostName $HostName -Module $Module -ArgumentList $ArgumentList
+    function Start-Node([string] $HostName, [string] $ArgumentList = '', [hashtable] $Environment = @{}) {
+        $n = Start-FlannelTestbedNode -Testbed $tb -HostName $HostName -Module $Module -ArgumentList $ArgumentList -Environment $Environment
         $script:Nodes[$HostName] = $n
         $n
     }
@@ -373,7 +373,7 @@ $r | ConvertTo-Json -Depth 5 -Compress
         Write-Host "Stop-Job took $($j.StopMs) ms"
     }
 
-    It 'keeps its subnet (from the subnet file) and rules across a node restart, and traffic returns' {
+    It 'keeps its subnet (from the subnet file) and rules across a node restart, and traffic returns; FLANNELPS_DATAPATH_STATS_SECONDS turns on the stats line' {
         $before = $SubnetEnvs.h1.FLANNEL_SUBNET
         Stop-NodeGracefully $Nodes.h1 | Should -BeTrue
         (Invoke-Ping $C2.Namespace $C1.Address 1).ExitCode | Should -Not -Be 0 -Because 'h1 has no datapath while its node is down'
@@ -382,11 +382,17 @@ $r | ConvertTo-Json -Depth 5 -Compress
         # The lease expires while the node is down: only the subnet file can bring the subnet back
         # (spec §2.3: previous subnet.env subnet when free), not the lease found by PublicIP.
         Invoke-TbEtcdctl @('del', "$Prefix/subnets/$((Get-LeaseSubnet $SubnetEnvs.h1) -replace '/', '-')") | Should -Be '1'
-        $null = Start-Node h1 '-IpMasq'
+        # Restarted with the datapath's stats line on (what the bench reads for its GC check).
+        $null = Start-Node h1 '-IpMasq -Verbose' @{ FLANNELPS_DATAPATH_STATS_SECONDS = '1' }
         $again = Wait-FlannelTestbedNode -Node $Nodes.h1 -TimeoutSeconds 90
         $again.FLANNEL_SUBNET | Should -BeExactly $before
         Wait-Ping $C2.Namespace $C1.Address
         (Invoke-Ping $C1.Namespace $C2.Address 3).Output | Should -Match '3 received, 0% packet loss'
+        $stats = Wait-FlannelTestbedCondition -Description 'a stats line counting the pings' -TimeoutSeconds 10 -Condition {
+            $m = [regex]::Matches((Get-Content -Raw $Nodes.h1.LogFile), 'udp datapath stats: tun_rx=(\d+) [^\r\n]*')
+            if ($m.Count -and [int]$m[$m.Count - 1].Groups[1].Value -ge 3) { $m[$m.Count - 1].Value }
+        }
+        $stats | Should -Match 'gc0=\d+ gc1=\d+ gc2=\d+'
         Get-FlannelRules h1 nat | Should -BeExactly (Get-ExpectedNatRules (Get-LeaseSubnet $again) $RandomFully) -Because 'a restart must not duplicate rules'
         Get-FlannelRules h1 filter | Should -BeExactly (Get-ExpectedFilterRules)
         @((Invoke-TbEtcdctl @('get', '--prefix', '--keys-only', "$Prefix/subnets/")) -split "`n" | Where-Object { $_ }).Count | Should -Be 3

@@ -513,7 +513,8 @@ function Start-FlannelTestbedNode {
     .DESCRIPTION
         The node talks to the testbed's etcd. -Module is the FlannelPS manifest to import
         (default $env:FLANNELPS_MODULE). -ArgumentList is appended to Start-FlannelNode as
-        PowerShell text (e.g. '-IpMasq'). Wait for it with Wait-FlannelTestbedNode; stop it with
+        PowerShell text (e.g. '-IpMasq'); -Environment adds variables to the node process's
+        environment (e.g. FLANNELPS_DATAPATH_STATS_SECONDS). Wait for it with Wait-FlannelTestbedNode; stop it with
         Stop-FlannelTestbedProcess (SIGTERM, which the node handles as a clean stop).
     .OUTPUTS
         The process record of Start-FlannelTestbedProcess plus HostName and SubnetFile.
@@ -525,7 +526,8 @@ function Start-FlannelTestbedNode {
         [Parameter(Mandatory)] [string] $HostName,
         [string] $Module = $env:FLANNELPS_MODULE,
         [string] $ArgumentList = '',
-        [string] $SubnetFile
+        [string] $SubnetFile,
+        [hashtable] $Environment = @{}
     )
     $h = $Testbed.Hosts | Where-Object Name -EQ $HostName
     if (-not $h) { throw "Testbed '$($Testbed.Name)' has no host '$HostName'." }
@@ -535,7 +537,7 @@ function Start-FlannelTestbedNode {
     $q = { param($s) "'" + ($s -replace "'", "''") + "'" }
     $script = "Import-Module $(& $q $Module); Start-FlannelNode -EtcdEndpoint $($Testbed.EtcdEndpoint) -SubnetFile $(& $q $SubnetFile) $ArgumentList -Wait | ForEach-Object Message"
     $p = Start-FlannelTestbedProcess -Testbed $Testbed -Namespace $h.Namespace -Name flannel -Command (
-        (Get-FlannelTestbedPwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -Environment @{ NO_COLOR = '1' }
+        (Get-FlannelTestbedPwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -Environment (@{ NO_COLOR = '1' } + $Environment)
     $p | Add-Member -NotePropertyName HostName -NotePropertyValue $HostName
     $p | Add-Member -NotePropertyName SubnetFile -NotePropertyValue $SubnetFile
     $p
