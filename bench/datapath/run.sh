@@ -396,7 +396,7 @@ interleaved_rtt() {
   done
   # Per instance pair: each forwarder's avg overhead over the underlay, to show the spread.
   local k f
-  irtt_per_instance=""
+  irtt_per_instance="" irtt_instance_diffs=""
   for ((k = 0; k < iinstances; k++)); do
     for p in "${paths[@]}"; do
       : >"$work/irtt-$p-i$k"
@@ -407,6 +407,7 @@ interleaved_rtt() {
     cf=$(sort -g "$work/irtt-cfwd-i$k" | rtt_stats | cut -d' ' -f1)
     fp=$(sort -g "$work/irtt-flannelps-i$k" | rtt_stats | cut -d' ' -f1)
     irtt_per_instance+="$(minus "${fp:--}" "${ul:--}")/$(minus "${cf:--}" "${ul:--}") "
+    irtt_instance_diffs+="$(minus "${fp:--}" "${cf:--}") "
   done
   # Paired view: in how many rounds FlannelPS's median was at or below the C forwarder's.
   irtt_rounds_won=0
@@ -416,6 +417,15 @@ interleaved_rtt() {
     mc=$(sort -g "$work/irtt-cfwd-r$r" | rtt_stats | cut -d' ' -f2)
     [[ -n "$mf" && -n "$mc" ]] && awk -v a="$mf" -v b="$mc" 'BEGIN { exit !(a <= b) }' && irtt_rounds_won=$((irtt_rounds_won + 1))
   done
+  # FlannelPS minus C per instance pair (the unit that varies: rounds of one pair are not
+  # independent), its mean and standard error, to tell a difference from this machine's noise.
+  irtt_diff=$(awk -v d="$irtt_instance_diffs" 'BEGIN { k = split(d, t, " "); n = 0
+      for (i = 1; i <= k; i++) if (t[i] != "-") x[++n] = t[i]
+      if (n < 2) { print "-"; exit }
+      for (i = 1; i <= n; i++) s += x[i]; m = s / n
+      for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2; se = sqrt(v / (n - 1) / n)
+      printf "%+.3f ms +/- %.3f (mean and standard error over %d instance pairs)%s", m, se, n,
+        (m > -2 * se && m < 2 * se) ? ": within 2 standard errors of zero, level within noise" : "" }')
   ((quiet)) || irtt_note="nodes not quiet before the rounds; "
   return 0
 }
@@ -459,7 +469,7 @@ if [[ "$legs" == *",flannelps,"* ]]; then
     legs=${legs//,flannelps,/,}
   fi
 fi
-irtt_done=0 irtt_note="" irtt_rounds_won=0
+irtt_done=0 irtt_note="" irtt_rounds_won=0 irtt_diff="-"
 if interleave_wanted && [[ -n "$cfwd_tb" && -n "$fp_tb" ]]; then
   interleaved_rtt && irtt_done=1
 fi
@@ -499,6 +509,7 @@ if ((irtt_done)); then
       "$(minus "${irtt_p99[$p]}" "${irtt_p99[underlay]}")"
   done
   echo "(underlay path: host A -> host B of the cfwd testbed; rounds in which FlannelPS's median <= C forwarder's: $irtt_rounds_won/$irounds)"
+  echo "(FlannelPS minus C forwarder: $irtt_diff)"
   echo "(avg overhead over the underlay per instance pair, FlannelPS/C forwarder, ms: $irtt_per_instance)"
   [[ -n "$irtt_note" ]] && echo "note interleaved: $irtt_note"
 fi
