@@ -22,6 +22,21 @@ public sealed class FlannelNodeTests : IDisposable
 
     private string SubnetFile => Path.Combine(_dir, "subnet.env");
 
+    private const string AllocConfig = "{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}";
+
+    /// <summary>Runs <paramref name="node"/> and waits, bounded, until it is ready; cancel the source to stop it.</summary>
+    private static async Task<(CancellationTokenSource Cts, Task Run)> StartReadyAsync(FlannelNode node, TimeSpan? stopAfter = null)
+    {
+        var cts = stopAfter is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
+        var run = node.RunAsync(cts.Token);
+        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        return (cts, run);
+    }
+
+    /// <summary><paramref name="first"/>, or <paramref name="second"/> when the node happens to hold the first.</summary>
+    private static Ip4Net SubnetOtherThan(Ip4Net own, string first, string second) =>
+        Ip4Net.Parse(own.ToString() == first ? second : first);
+
     private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false, IBackend? backend = null, bool ownsRegistry = false)
     {
         var iface = new ExternalInterface("eth0", 2, Ip4.Parse(publicIp), Ip4.Parse(publicIp), 1500);
@@ -52,7 +67,7 @@ public sealed class FlannelNodeTests : IDisposable
         Assert.Equal("flannel config not found in etcd store. Did you create your config using etcdv3 API?", node.GetStatus().LastError);
         Assert.False(File.Exists(SubnetFile));
 
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
         await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
         var status = node.GetStatus();
         Assert.Equal(NodeState.Running, status.State);
@@ -71,14 +86,13 @@ public sealed class FlannelNodeTests : IDisposable
     [Fact]
     public async Task TracksPeersAndRetakesItsSubnetWhenTheLeaseIsDeleted()
     {
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
         var node = NewNode();
-        using var cts = new CancellationTokenSource();
-        var run = node.RunAsync(cts.Token);
-        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var (cts, run) = await StartReadyAsync(node);
+        using var stop = cts;
         var own = Ip4Net.Parse(node.GetStatus().Subnet!);
 
-        var peer = Ip4Net.Parse(own.Address == Ip4.Parse("10.0.200.0") ? "10.0.201.0/24" : "10.0.200.0/24");
+        var peer = SubnetOtherThan(own, "10.0.200.0/24", "10.0.201.0/24");
         await _registry.CreateLeaseAsync(peer, new LeaseAttrs(Ip4.Parse("192.0.2.20")), TimeSpan.FromHours(24), default);
         await Eventually.TrueAsync(() => node.GetStatus().Peers.Any(p => p.Subnet == peer.ToString()), "peer seen");
         Assert.Equal("192.0.2.20", node.GetStatus().Peers.Single().PublicIP);
@@ -99,14 +113,13 @@ public sealed class FlannelNodeTests : IDisposable
     [Fact]
     public async Task A_peer_that_left_while_the_lease_was_being_retaken_is_removed_and_the_others_are_not_added_twice()
     {
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
         var node = NewNode();
-        using var cts = new CancellationTokenSource();
-        var run = node.RunAsync(cts.Token);
-        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var (cts, run) = await StartReadyAsync(node);
+        using var stop = cts;
         var own = Ip4Net.Parse(node.GetStatus().Subnet!);
-        var leaving = Ip4Net.Parse(own.Address == Ip4.Parse("10.0.200.0") ? "10.0.201.0/24" : "10.0.200.0/24");
-        var staying = Ip4Net.Parse(own.Address == Ip4.Parse("10.0.210.0") ? "10.0.211.0/24" : "10.0.210.0/24");
+        var leaving = SubnetOtherThan(own, "10.0.200.0/24", "10.0.201.0/24");
+        var staying = SubnetOtherThan(own, "10.0.210.0/24", "10.0.211.0/24");
         await _registry.CreateLeaseAsync(leaving, new LeaseAttrs(Ip4.Parse("192.0.2.20")), TimeSpan.FromHours(24), default);
         await _registry.CreateLeaseAsync(staying, new LeaseAttrs(Ip4.Parse("192.0.2.21")), TimeSpan.FromHours(24), default);
         await Eventually.TrueAsync(() => node.GetStatus().Peers.Count == 2, "both peers seen");
@@ -131,11 +144,10 @@ public sealed class FlannelNodeTests : IDisposable
     [InlineData(false)]
     public async Task Disposes_the_registry_on_stop_only_when_it_owns_it(bool owns)
     {
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
         var node = NewNode(ownsRegistry: owns);
-        using var cts = new CancellationTokenSource();
-        var run = node.RunAsync(cts.Token);
-        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var (cts, run) = await StartReadyAsync(node);
+        using var stop = cts;
         Assert.False(_registry.Disposed);
         cts.Cancel();
         await run;
@@ -145,11 +157,10 @@ public sealed class FlannelNodeTests : IDisposable
     [Fact]
     public async Task FailsClearlyWhenItsSubnetWasTakenByAnotherNode()
     {
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
         var node = NewNode();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var run = node.RunAsync(cts.Token);
-        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var (cts, run) = await StartReadyAsync(node, TimeSpan.FromSeconds(10));
+        using var stop = cts;
         var own = Ip4Net.Parse(node.GetStatus().Subnet!);
 
         // Another node grabs the subnet between the delete and this node's attempt to take it back:
@@ -171,13 +182,12 @@ public sealed class FlannelNodeTests : IDisposable
     [Fact]
     public async Task SaysStoppedOnlyAfterTheDatapathIsTornDown()
     {
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
         var backend = new StateRecordingBackend();
         var node = NewNode(backend: backend);
         backend.StateOf = () => node.State;
-        using var cts = new CancellationTokenSource();
-        var run = node.RunAsync(cts.Token);
-        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var (cts, run) = await StartReadyAsync(node);
+        using var stop = cts;
         cts.Cancel();
         await run;
         Assert.Equal(NodeState.Stopping, backend.StateAtDispose);
@@ -225,12 +235,11 @@ public sealed class FlannelNodeTests : IDisposable
     [Fact]
     public async Task ReusesTheSubnetFromAPreviousSubnetEnv()
     {
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}", default);
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
         SubnetEnvFile.Write(SubnetFile, new SubnetEnv(Ip4Net.Parse("10.0.0.0/16"), Ip4Net.Parse("10.0.77.0/24"), 1500, false));
         var node = NewNode(publicIp: "192.0.2.55");
-        using var cts = new CancellationTokenSource();
-        var run = node.RunAsync(cts.Token);
-        await node.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        var (cts, run) = await StartReadyAsync(node);
+        using var stop = cts;
         Assert.Equal("10.0.77.0/24", node.GetStatus().Subnet);
         cts.Cancel();
         await run;
