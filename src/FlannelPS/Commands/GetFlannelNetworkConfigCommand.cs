@@ -13,11 +13,10 @@ public sealed class GetFlannelNetworkConfigCommand : EtcdCmdlet
 {
     protected override void ProcessRecord()
     {
-        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
-        var options = BuildEtcdOptions();
+        // This invocation's registry, made here on the pipeline thread (it connects on first use).
+        var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
         {
-            await using var registry = OpenRegistry(options);
             var manager = new SubnetManager(registry, Random.Shared, NullLog.Instance);
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
             Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));

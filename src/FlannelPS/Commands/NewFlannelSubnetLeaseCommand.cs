@@ -37,13 +37,12 @@ public sealed class NewFlannelSubnetLeaseCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
-        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
-        var options = BuildEtcdOptions();
+        // This invocation's registry, made here on the pipeline thread (it connects on first use).
+        var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
         {
             if (!Ip4.TryParse(PublicIP, out var publicIp))
                 throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{PublicIP}' is not a valid IPv4 address.", PublicIP);
-            await using var registry = OpenRegistry(options);
             var manager = new SubnetManager(registry, Random.Shared, new CmdletLog(this));
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
             var attrs = new LeaseAttrs(publicIp);

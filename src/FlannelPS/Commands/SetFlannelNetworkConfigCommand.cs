@@ -60,14 +60,13 @@ public sealed class SetFlannelNetworkConfigCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
-        // Built here, on the pipeline thread: it reads session state (paths) and the environment once.
-        var options = BuildEtcdOptions();
+        // This invocation's registry, made here on the pipeline thread (it connects on first use).
+        var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
         {
             var json = ParameterSetName == JsonSet ? Json.Trim() : BuildJson();
             var config = NetworkConfigParser.Parse(json); // throws with flannel's text; nothing written
             if (!Confirm($"{options.ConfigKey} at {options.EndpointList}", $"Set network config {json}")) return;
-            await using var registry = OpenRegistry(options);
             await registry.PutNetworkConfigAsync(json, ct).ConfigureAwait(false);
             if (PassThru) Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
         });

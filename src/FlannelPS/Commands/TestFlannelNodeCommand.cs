@@ -72,7 +72,7 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
                     "FlannelInvalidPublicIP", ErrorCategory.InvalidArgument, PublicIP));
             publicIp = ip;
         }
-        var etcd = BuildEtcdOptions();
+        var (etcd, registry) = InvocationRegistry();
         var options = new NodeHealthOptions
         {
             SubnetFile = ResolvePath(SubnetFile),
@@ -90,7 +90,6 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
         var healthy = true;
         RunAsync(async ct =>
         {
-            await using var registry = OpenRegistry(etcd);
             var checker = new NodeHealthChecker(registry, new IpJsonHostNetwork(), new ProcessIptablesRunner(), new SystemPinger());
             await foreach (var result in checker.RunAsync(options, ct).ConfigureAwait(false))
             {

@@ -68,20 +68,19 @@ public abstract class EtcdConnectionCmdlet : FlannelCmdlet
         };
     }
 
-    protected static ISubnetRegistry OpenRegistry(EtcdOptions options) => new EtcdSubnetRegistry(options);
-
     private EtcdOptions? _invocationOptions;
     private ISubnetRegistry? _invocationRegistry;
 
     /// <summary>
     /// This invocation's etcd settings and registry, made on the first pipeline record and shared by the
-    /// rest: piping 500 leases into Remove-FlannelSubnetLease is one etcd connection, not 500. Closed
-    /// when the pipeline ends. Call on the pipeline thread (the settings read session state).
+    /// rest: piping 500 leases into Remove-FlannelSubnetLease is one etcd connection, not 500. Every
+    /// etcd cmdlet gets its registry here; it connects on first use and is closed when the pipeline
+    /// ends. Call on the pipeline thread (the settings read session state).
     /// </summary>
     protected (EtcdOptions Options, ISubnetRegistry Registry) InvocationRegistry()
     {
         _invocationOptions ??= BuildEtcdOptions();
-        _invocationRegistry ??= OpenRegistry(_invocationOptions);
+        _invocationRegistry ??= new EtcdSubnetRegistry(_invocationOptions);
         return (_invocationOptions, _invocationRegistry);
     }
 
