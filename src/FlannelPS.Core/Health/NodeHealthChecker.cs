@@ -299,7 +299,7 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
                 missing.Add($"-t {rule.Table} {new IptablesRule(rule.Table, rule.Chain, plain).ToSaveString()}");
             }
         }
-        catch (FlannelException ex) when (ex.ErrorId == "FlannelCommandNotFound")
+        catch (FlannelException ex) when (ex.ErrorId == ChildProcess.CommandNotFoundErrorId)
         {
             return R.Fail(name, ex.Message, target);
         }

@@ -17,6 +17,9 @@ public sealed record ChildProcessResult(int ExitCode, string StandardOutput, str
 
 public static class ChildProcess
 {
+    /// <summary>The ErrorId of the FlannelException for a tool that cannot be started.</summary>
+    public const string CommandNotFoundErrorId = "FlannelCommandNotFound";
+
     /// <summary>Runs <paramref name="fileName"/> and waits up to <paramref name="timeout"/>; a timed-out child is killed.</summary>
     /// <exception cref="FlannelException">FlannelCommandNotFound when the tool cannot be started.</exception>
     public static ChildProcessResult Run(string fileName, IEnumerable<string> arguments, TimeSpan timeout)
@@ -80,7 +83,7 @@ public static class ChildProcess
         catch (System.ComponentModel.Win32Exception ex)
         {
             process.Dispose();
-            throw new FlannelException("FlannelCommandNotFound", FlannelErrorCategory.ObjectNotFound,
+            throw new FlannelException(CommandNotFoundErrorId, FlannelErrorCategory.ObjectNotFound,
                 $"Cannot run '{fileName}': {ex.Message}. Install it or put it on PATH.", fileName, ex);
         }
         process.StandardInput.Close();

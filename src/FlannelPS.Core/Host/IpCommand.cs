@@ -36,5 +36,5 @@ public sealed class IpCommand
     /// <summary>The exception for a run of <paramref name="args"/> that failed with <paramref name="r"/>, quoting ip's own error.</summary>
     public FlannelException Failed(string[] args, Result r) =>
         new("FlannelLinkSetupFailed", FlannelErrorCategory.InvalidOperation,
-            $"'{Executable} {string.Join(' ', args)}' failed: {r.StandardError}", args);
+            $"'{ChildProcess.Describe(Executable, args)}' failed: {r.StandardError}", args);
 }

@@ -5,6 +5,7 @@ public sealed record EtcdOptions
 {
     public const string DefaultEndpoint = "http://127.0.0.1:2379";
     public const string DefaultPrefix = "/coreos.com/network";
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(5);
 
     public IReadOnlyList<string> Endpoints { get; init; } = [DefaultEndpoint];
     public string Prefix { get; init; } = DefaultPrefix;
@@ -14,7 +15,7 @@ public sealed record EtcdOptions
     public string? Username { get; init; }
     public string? Password { get; init; }
     /// <summary>Bound on each etcd call, so an unreachable store is an error, never a hang.</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan RequestTimeout { get; init; } = DefaultRequestTimeout;
 
     public string EndpointList => string.Join(",", Endpoints);
 

@@ -48,7 +48,7 @@ public abstract class EtcdConnectionCmdlet : FlannelCmdlet
     public PSCredential? EtcdCredential { get; set; }
 
     /// <summary>How long one etcd request may take.</summary>
-    protected virtual TimeSpan RequestTimeout => new EtcdOptions().RequestTimeout;
+    protected virtual TimeSpan RequestTimeout => EtcdOptions.DefaultRequestTimeout;
 
     protected EtcdOptions BuildEtcdOptions()
     {
