@@ -1,13 +1,25 @@
-// Per-peer traffic counters. Each field has one writer (tx: the TUN→UDP thread, rx: the UDP→TUN
-// thread), so plain stores suffice; readers use Volatile reads and never take a lock.
+// Per-peer traffic counters. Several lanes (threads) may count the same peer at once, so updates
+// are interlocked (uncontended: a few ns); readers use Volatile reads and never take a lock.
 namespace FlannelPS.Core.Datapath;
 
 public sealed class PeerCounters
 {
-    internal long TxPacketsField, TxBytesField, RxPacketsField, RxBytesField;
+    private long _txPackets, _txBytes, _rxPackets, _rxBytes;
 
-    public long TxPackets => Volatile.Read(ref TxPacketsField);
-    public long TxBytes => Volatile.Read(ref TxBytesField);
-    public long RxPackets => Volatile.Read(ref RxPacketsField);
-    public long RxBytes => Volatile.Read(ref RxBytesField);
+    public long TxPackets => Volatile.Read(ref _txPackets);
+    public long TxBytes => Volatile.Read(ref _txBytes);
+    public long RxPackets => Volatile.Read(ref _rxPackets);
+    public long RxBytes => Volatile.Read(ref _rxBytes);
+
+    internal void AddTx(int bytes)
+    {
+        Interlocked.Increment(ref _txPackets);
+        Interlocked.Add(ref _txBytes, bytes);
+    }
+
+    internal void AddRx(int bytes)
+    {
+        Interlocked.Increment(ref _rxPackets);
+        Interlocked.Add(ref _rxBytes, bytes);
+    }
 }

@@ -1,4 +1,4 @@
-// What Tmds.LibC 0.5 lacks: TUN ioctls and struct ifreq, interface ioctls, recvmmsg/sendmmsg with
+// What Tmds.LibC 0.5 lacks: TUN ioctls and struct ifreq, SO_REUSEPORT steering, interface ioctls, recvmmsg/sendmmsg with
 // their structs. Layouts are x86-64/arm64 Linux (LP64).
 using System.Runtime.InteropServices;
 
@@ -9,6 +9,13 @@ internal static unsafe partial class NativeMethods
     public const int TUNSETIFF = 0x400454ca;
     public const short IFF_TUN = 0x0001;
     public const short IFF_NO_PI = 0x1000;
+    /// <summary>One TUN device, several fds ("queues"), each read and written by its own thread.</summary>
+    public const short IFF_MULTI_QUEUE = 0x0100;
+    /// <summary>_IOR('T', 224, int): the eBPF program that picks the queue each packet the host sends into the TUN goes to.</summary>
+    public const int TUNSETSTEERINGEBPF = unchecked((int)0x800454e0);
+    public const int SO_REUSEPORT = 15;
+    /// <summary>An eBPF program that picks which socket of a SO_REUSEPORT group gets each datagram.</summary>
+    public const int SO_ATTACH_REUSEPORT_EBPF = 52;
     public const int SIOCGIFMTU = 0x8921;
     public const int SIOCGIFINDEX = 0x8933;
     public const int IFNAMSIZ = 16;

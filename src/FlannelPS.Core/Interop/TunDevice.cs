@@ -1,5 +1,6 @@
 // A non-persistent Linux TUN device (IFF_TUN|IFF_NO_PI: raw IPv4 packets, no header). The device
-// exists while this fd is open; disposing removes it from the kernel.
+// exists while this fd is open; disposing removes it from the kernel. A multi-queue device
+// (IFF_MULTI_QUEUE) has one such object per queue and goes away with the last one.
 using System.Runtime.InteropServices;
 using System.Text;
 using Tmds.Linux;
@@ -26,7 +27,38 @@ internal sealed unsafe class TunDevice : IDisposable
     internal int Fd => _fd;
 
     /// <summary>Opens /dev/net/tun non-blocking and creates a device from a name pattern such as "flannel%d".</summary>
-    public static TunDevice Open(string namePattern)
+    public static TunDevice Open(string namePattern) => Open(namePattern, multiQueue: false);
+
+    /// <summary>
+    /// Creates a device with <paramref name="queues"/> queues (a plain device when 1): element 0
+    /// creates it from the pattern, the others attach to it by name. All or nothing.
+    /// </summary>
+    public static TunDevice[] OpenQueues(string namePattern, int queues)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(queues, 1);
+        var opened = new TunDevice[queues];
+        int n = 0;
+        try
+        {
+            opened[n++] = Open(namePattern, multiQueue: queues > 1);
+            while (n < queues) opened[n++] = Open(opened[0].Name, multiQueue: true);
+            return opened;
+        }
+        catch
+        {
+            for (int i = n - 1; i >= 0; i--) opened[i]?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Makes the eBPF program <paramref name="programFd"/> choose each packet's queue (the whole device).</summary>
+    public void SetSteeringProgram(int programFd)
+    {
+        int fd = programFd;
+        if (LibC.ioctl(_fd, NativeMethods.TUNSETSTEERINGEBPF, &fd) < 0) throw Errno.Exception($"ioctl(TUNSETSTEERINGEBPF) on {Name}", Errno.Last);
+    }
+
+    private static TunDevice Open(string namePattern, bool multiQueue)
     {
         var nameBytes = Encoding.ASCII.GetBytes(namePattern);
         if (nameBytes.Length >= NativeMethods.IFNAMSIZ)
@@ -44,7 +76,7 @@ internal sealed unsafe class TunDevice : IDisposable
             byte* ifr = stackalloc byte[NativeMethods.IfReqSize];
             new Span<byte>(ifr, NativeMethods.IfReqSize).Clear();
             nameBytes.CopyTo(new Span<byte>(ifr, NativeMethods.IFNAMSIZ));
-            *(short*)(ifr + NativeMethods.IFNAMSIZ) = NativeMethods.IFF_TUN | NativeMethods.IFF_NO_PI;
+            *(short*)(ifr + NativeMethods.IFNAMSIZ) = (short)(NativeMethods.IFF_TUN | NativeMethods.IFF_NO_PI | (multiQueue ? NativeMethods.IFF_MULTI_QUEUE : 0));
             if (LibC.ioctl(fd, NativeMethods.TUNSETIFF, ifr) < 0) throw Errno.Exception("ioctl(TUNSETIFF)", Errno.Last);
             var name = Marshal.PtrToStringAnsi((nint)ifr) ?? namePattern;
             return new TunDevice(handle, name);

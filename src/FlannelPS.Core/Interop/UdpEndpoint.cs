@@ -59,7 +59,44 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     public int Capacity => _capacity;
 
     /// <summary>Creates a UDP socket bound to address:port (host order). Port 0 lets the kernel choose.</summary>
-    public static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes = 4 << 20, bool gso = true)
+    public static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes = 4 << 20, bool gso = true) =>
+        Bind(address, port, batchCapacity, socketBufferBytes, gso, reusePort: false);
+
+    /// <summary>
+    /// <paramref name="count"/> sockets bound to the same address:port, one per datapath lane (one
+    /// plain socket when 1). Several form a SO_REUSEPORT group, which any other root process asking
+    /// for SO_REUSEPORT could silently join: so the port is first bound without it, which fails, as a
+    /// single socket would, when anyone holds it. All or nothing.
+    /// </summary>
+    public static UdpEndpoint[] BindGroup(uint address, ushort port, int count, int[] batchCapacities, bool gso = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (batchCapacities.Length != count) throw new ArgumentException("One batch capacity per socket.", nameof(batchCapacities));
+        if (count == 1) return [Bind(address, port, batchCapacities[0], gso: gso)];
+        using (Bind(address, port, batchCapacity: 1, socketBufferBytes: 0, gso: false)) { }
+        var bound = new UdpEndpoint[count];
+        int n = 0;
+        try
+        {
+            for (; n < count; n++) bound[n] = Bind(address, port, batchCapacities[n], 4 << 20, gso, reusePort: true);
+            return bound;
+        }
+        catch
+        {
+            for (int i = n - 1; i >= 0; i--) bound[i].Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Makes the eBPF program <paramref name="programFd"/> choose which socket of this socket's SO_REUSEPORT group gets each datagram.</summary>
+    public void SetReusePortProgram(int programFd)
+    {
+        int fd = programFd;
+        if (LibC.setsockopt(_fd, LibC.SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &fd, sizeof(int)) < 0)
+            throw Errno.Exception("setsockopt(SO_ATTACH_REUSEPORT_EBPF)", Errno.Last);
+    }
+
+    private static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes, bool gso, bool reusePort)
     {
         var fd = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK, 0);
         if (fd < 0) throw Errno.Exception("socket(AF_INET, SOCK_DGRAM)", Errno.Last);
@@ -68,8 +105,14 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         {
             // Bigger buffers absorb bursts between two wake-ups of the loop; a refusal is not fatal.
             int size = socketBufferBytes;
-            LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, &size, sizeof(int));
-            LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, &size, sizeof(int));
+            if (size > 0)
+            {
+                LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, &size, sizeof(int));
+                LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, &size, sizeof(int));
+            }
+            int one = 1;
+            if (reusePort && LibC.setsockopt(fd, LibC.SOL_SOCKET, SO_REUSEPORT, &one, sizeof(int)) < 0)
+                throw Errno.Exception("setsockopt(SO_REUSEPORT)", Errno.Last);
             SockAddrIn sa = default;
             sa.Family = (ushort)(int)LibC.AF_INET;
             sa.PortBE = BinaryPrimitives.ReverseEndianness(port);

@@ -45,10 +45,11 @@ public sealed class StartFlannelNodeCommand : NodeSettingsCmdlet
         else StartJob(options, etcd);
     }
 
-    /// <summary>The datapath's diagnostic settings, from FLANNELPS_DATAPATH_STATS_SECONDS and FLANNELPS_DATAPATH_SLICE_US.</summary>
+    /// <summary>The datapath's settings, from FLANNELPS_DATAPATH_STATS_SECONDS, _SLICE_US and _CPU_LANES.</summary>
     private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.Parse(
         Environment.GetEnvironmentVariable(UdpDatapathTuning.StatsIntervalVariable),
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.SliceVariable));
+        Environment.GetEnvironmentVariable(UdpDatapathTuning.SliceVariable),
+        Environment.GetEnvironmentVariable(UdpDatapathTuning.CpuLanesVariable));
 
     private void StartJob(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {

@@ -49,4 +49,14 @@ public sealed class UdpDatapathTuningTests
         Assert.Equal(TimeSpan.FromMicroseconds(250), t.Slice);
         Assert.Equal(TimeSpan.FromMilliseconds(100), UdpDatapathTuning.Parse(null, "5000000").Slice);
     }
+
+    [Fact]
+    public void Cpu_lanes_default_to_one_per_cpu_and_can_be_turned_off()
+    {
+        Assert.Null(UdpDatapathTuning.Default.CpuLanes);
+        Assert.Null(UdpDatapathTuning.Parse(null, null, "many").CpuLanes);
+        Assert.Null(UdpDatapathTuning.Parse(null, null, "-1").CpuLanes);
+        Assert.Equal(0, UdpDatapathTuning.Parse(null, null, "0").CpuLanes);
+        Assert.Equal(4, UdpDatapathTuning.Parse(null, null, "4").CpuLanes);
+    }
 }

@@ -2,6 +2,7 @@
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Config;
+using FlannelPS.Core.Datapath;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
@@ -58,6 +59,10 @@ public sealed class UdpBackendLifecycleTests
             Assert.Contains("10.0.0.0/16 dev flannel0", ns.Ip("route", "show").Out);
             Assert.Equal("1", ns.Exec("cat", "/proc/sys/net/ipv6/conf/flannel0/disable_ipv6").Out.Trim());
             Assert.Contains("192.0.2.10:8300", ns.Exec("ss", "-uln").Out);
+            // One TUN queue per lane: the main lane's, and one per CPU on a machine with two or more.
+            var plan = ((UdpNetwork)net).Forwarder.Plan;
+            Assert.Equal(Environment.ProcessorCount >= 2 ? Math.Min(Environment.ProcessorCount, 64) : 0, plan.CpuLanes);
+            if (plan.CpuLanes > 0) Assert.Contains($"multi_queue numqueues {plan.Queues} ", ns.Ip("-d", "link", "show", "flannel0").Out);
             Assert.False(net.Completion.IsCompleted);
         }
         finally
@@ -67,6 +72,27 @@ public sealed class UdpBackendLifecycleTests
         AssertReleased(ns);
         Assert.DoesNotContain("10.0.0.0/16", ns.Ip("route", "show").Out);
         Assert.True(net.Completion.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public void With_cpu_lanes_off_one_thread_serves_a_single_queue_device_and_a_plain_socket()
+    {
+        using var ns = Host("onelane");
+        using var t = new NetnsThread(ns.Name);
+        var backend = new UdpBackend(tuning: new UdpDatapathTuning { CpuLanes = 0 });
+        var net = (UdpNetwork)t.Invoke(() => backend.StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult());
+        try
+        {
+            Assert.Same(LanePlan.MainLaneOnly, net.Forwarder.Plan);
+            Assert.False(net.Forwarder.CpuLanesActive);
+            Assert.DoesNotContain("multi_queue", ns.Ip("-d", "link", "show", "flannel0").Out);
+            Assert.Single(ns.Exec("ss", "-Huln").Out.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains(":8300"));
+        }
+        finally
+        {
+            t.Invoke(() => net.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        }
+        AssertReleased(ns);
     }
 
     [Fact]

@@ -157,4 +157,35 @@ public sealed class UdpEndpointTests : IDisposable
             }
         });
     }
+
+    [Fact]
+    public void A_socket_group_will_not_share_a_port_anyone_holds_even_with_SO_REUSEPORT()
+    {
+        _thread.Invoke(() =>
+        {
+            // Held by a plain socket (as real flanneld holds 8285): the group's first bind fails, naming it.
+            using (var plain = UdpEndpoint.Bind(Loopback, 0, batchCapacity: 1))
+            {
+                var port = plain.LocalPort;
+                var ex = Assert.ThrowsAny<IOException>(() => UdpEndpoint.BindGroup(Loopback, port, 3, [4, 4, 4]));
+                Assert.Contains($"127.0.0.1:{port}", ex.Message);
+            }
+            // Held by another group (another node): SO_REUSEPORT would let a second group join it
+            // silently and split the traffic; the plain probe bind refuses instead.
+            var first = UdpEndpoint.BindGroup(Loopback, 0, 1, [4])[0];
+            ushort shared = first.LocalPort;
+            first.Dispose();
+            var group = UdpEndpoint.BindGroup(Loopback, shared, 3, [4, 4, 4]);
+            try
+            {
+                Assert.All(group, e => Assert.Equal(shared, e.LocalPort));
+                var ex = Assert.ThrowsAny<IOException>(() => UdpEndpoint.BindGroup(Loopback, shared, 2, [4, 4]));
+                Assert.Contains($"127.0.0.1:{shared}", ex.Message);
+            }
+            finally
+            {
+                foreach (var e in group) e.Dispose();
+            }
+        });
+    }
 }

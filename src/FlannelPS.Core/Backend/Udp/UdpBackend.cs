@@ -38,16 +38,29 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
         var network = context.Config.Network;
         int mtu = iface.Mtu - EncapOverhead;
 
-        UdpEndpoint? udp = null;
-        TunDevice? tun = null;
+        var plan = LanePlan.For(CpuAffinity.AllowedCpus(), _tuning.CpuLanes);
+        CpuSteeringPrograms? programs = null;
+        if (plan.CpuLanes > 0)
+        {
+            programs = CpuSteeringPrograms.TryLoad(plan.CpuLanes, out var why);
+            if (programs is null)
+            {
+                log.Warning($"udp backend: no CPU lanes ({why}); one forwarding thread carries all traffic");
+                plan = LanePlan.MainLaneOnly;
+            }
+        }
+
+        UdpEndpoint[] sockets = [];
+        TunDevice[] queues = [];
         UdpForwarder? forwarder = null;
         string? tunName = null;
         var routeAdded = false;
         try
         {
-            udp = UdpEndpoint.Bind(iface.IfaceAddr.Value, (ushort)config.Port, batchCapacity: 32);
-            tun = TunDevice.Open(TunNamePattern);
-            tunName = tun.Name;
+            sockets = UdpEndpoint.BindGroup(iface.IfaceAddr.Value, (ushort)config.Port, plan.Queues,
+                [UdpForwarder.MainLaneBatch, .. Enumerable.Repeat(UdpForwarder.CpuLaneBatch, plan.CpuLanes)]);
+            queues = TunDevice.OpenQueues(TunNamePattern, plan.Queues);
+            tunName = queues[0].Name;
             LinkConfigurator.DisableIpv6(tunName);
             _links.SetMtu(tunName, mtu);
             _links.AddAddress(tunName, lease.Subnet.Address, 32);
@@ -55,16 +68,21 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
             routeAdded = _links.AddRoute(network, tunName);
             cancellationToken.ThrowIfCancellationRequested();
 
-            forwarder = new UdpForwarder(tun, udp, new RouteTable(), lease.Subnet.Address, mtu, log,
+            forwarder = new UdpForwarder(queues, sockets, plan, programs, new RouteTable(), lease.Subnet.Address, mtu, log,
                 statsInterval: _tuning.StatsInterval, slice: _tuning.Slice);
             forwarder.Start();
-            log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}");
+            log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}; {plan}");
             return Task.FromResult<IBackendNetwork>(new UdpNetwork(forwarder, _links, lease, network, routeAdded, (ushort)config.Port, log));
         }
         catch
         {
             if (forwarder is not null) forwarder.Dispose();
-            else { tun?.Dispose(); udp?.Dispose(); }
+            else
+            {
+                foreach (var q in queues) q.Dispose();
+                foreach (var s in sockets) s.Dispose();
+                programs?.Dispose();
+            }
             if (routeAdded && tunName is not null) _links.DeleteRoute(network, tunName);
             throw;
         }

@@ -1,6 +1,7 @@
-// Diagnostic settings of the udp datapath, off by default: a periodic stats line (what the datapath
-// bench reads to show no GC ran during a transfer) and the loop thread's scheduler slice. The
-// module reads them from FLANNELPS_DATAPATH_* variables (Parse); Core never reads the environment.
+// Settings of the udp datapath: a periodic stats line (what the datapath bench reads to show no GC
+// ran during a transfer; off by default), the loop threads' scheduler slice (the kernel's by
+// default) and how many CPU lanes (one per CPU by default; see LanePlan). The module reads them from
+// FLANNELPS_DATAPATH_* variables (Parse); Core never reads the environment.
 using System.Globalization;
 
 namespace FlannelPS.Core.Backend.Udp;
@@ -13,14 +14,21 @@ public sealed record UdpDatapathTuning
     /// <summary>The loop thread's scheduler slice in microseconds; unset or 0: the kernel's.</summary>
     public const string SliceVariable = "FLANNELPS_DATAPATH_SLICE_US";
 
+    /// <summary>CPU lanes; unset: one per CPU the process may use; 0: none (one forwarding thread).</summary>
+    public const string CpuLanesVariable = "FLANNELPS_DATAPATH_CPU_LANES";
+
     public static readonly UdpDatapathTuning Default = new();
 
     public TimeSpan StatsInterval { get; init; }
     public TimeSpan Slice { get; init; } = Datapath.UdpForwarder.DefaultSlice;
 
-    /// <summary>From the two variables' values (null when unset); values that do not parse are ignored.</summary>
-    public static UdpDatapathTuning Parse(string? statsSeconds, string? sliceMicroseconds) => new()
+    /// <summary>null: one CPU lane per CPU; 0: none.</summary>
+    public int? CpuLanes { get; init; }
+
+    /// <summary>From the variables' values (null when unset); values that do not parse are ignored.</summary>
+    public static UdpDatapathTuning Parse(string? statsSeconds, string? sliceMicroseconds, string? cpuLanes = null) => new()
     {
+        CpuLanes = int.TryParse(cpuLanes, NumberStyles.None, CultureInfo.InvariantCulture, out var lanes) ? lanes : null,
         StatsInterval = double.TryParse(statsSeconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
             ? TimeSpan.FromSeconds(s)
             : TimeSpan.Zero,

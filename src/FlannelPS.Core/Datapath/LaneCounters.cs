@@ -1,0 +1,16 @@
+// The counters of one forwarding lane. Each field has one writer, the lane's thread, so plain
+// increments suffice; the forwarder sums the lanes with Volatile reads and never takes a lock.
+namespace FlannelPS.Core.Datapath;
+
+internal sealed class LaneCounters
+{
+    // TUN → UDP
+    public long TunRxPackets, TunRxBytes, NoRoute, TunTooShort, TunTooLong, TunTtl, SendErrors, IcmpSent, TunNotIpv4;
+    // UDP → TUN
+    public long UdpRxPackets, UdpRxBytes, UdpTooShort, UdpTooLong, UdpTtl, TunWriteErrors, UdpNotIpv4;
+    /// <summary>Bytes the lane's thread had allocated after its last batch (GC.GetAllocatedBytesForCurrentThread).</summary>
+    public long LoopThreadAllocated;
+
+    /// <summary>Packets the lane has read from either side.</summary>
+    public long Packets => Volatile.Read(ref TunRxPackets) + Volatile.Read(ref UdpRxPackets);
+}

@@ -1,0 +1,95 @@
+// The CPU lanes of the udp datapath on real TUN queues and a real SO_REUSEPORT group: a packet goes
+// to the lane of the CPU the kernel handled it on, on both hosts, and a burst moves the traffic to
+// the main lane until it is quiet again. Part of the OverlayFixture collection.
+using System.Net;
+using System.Net.Sockets;
+using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Interop;
+using FlannelPS.Core.Tests.Fakes;
+
+namespace FlannelPS.Core.Tests.Datapath;
+
+public sealed partial class UdpOverlayTests
+{
+    private static long[] LanePackets(UdpForwarder f) => Enumerable.Range(0, f.Plan.Queues).Select(f.LanePackets).ToArray();
+
+    /// <summary>Sends <paramref name="count"/> datagrams into A's flannel0 toward B's subnet from a thread pinned to <paramref name="cpu"/>.</summary>
+    private void SendFromCpu(int cpu, int count)
+    {
+        fx.A.Thread.Invoke(() =>
+        {
+            var allowed = CpuAffinity.AllowedCpus();
+            Assert.Equal(0, CpuAffinity.TryPinCurrentThread([cpu]));
+            try
+            {
+                using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                var to = new IPEndPoint(IPAddress.Parse("10.0.2.77"), 9); // in B's subnet, no such host: nothing answers
+                var payload = new byte[64];
+                for (int i = 0; i < count; i++) s.SendTo(payload, to);
+            }
+            finally
+            {
+                CpuAffinity.TryPinCurrentThread(allowed);
+            }
+        });
+    }
+
+    private void AssertCpuLanesReady()
+    {
+        Assert.True(Environment.ProcessorCount >= 2, "CPU lanes need two or more CPUs; this machine has one");
+        Assert.True(fx.A.Net.Forwarder.Plan.CpuLanes >= 2, $"host A runs {fx.A.Net.Forwarder.Plan}");
+        Eventually.True(() => fx.A.Net.Forwarder.CpuLanesActive && fx.B.Net.Forwarder.CpuLanesActive, "both hosts to steer to their CPU lanes", 3000);
+    }
+
+    [Fact]
+    public void A_packet_is_forwarded_by_the_lane_of_the_cpu_that_sent_it_on_both_hosts()
+    {
+        AssertCpuLanesReady();
+        var a = fx.A.Net.Forwarder;
+        var b = fx.B.Net.Forwarder;
+        foreach (var cpu in CpuAffinity.AllowedCpus())
+        {
+            int lane = a.Plan.LaneOf(cpu);
+            var beforeA = LanePackets(a);
+            var beforeB = LanePackets(b);
+            SendFromCpu(cpu, 1);
+            // B's lane of the same CPU: A's lane thread is pinned there, so B's socket group saw the
+            // datagram in a softirq on that CPU.
+            Eventually.True(() => LanePackets(b)[lane] > beforeB[lane], $"B's lane {lane} (cpu {cpu}) to receive the datagram", 3000);
+            var afterA = LanePackets(a);
+            var afterB = LanePackets(b);
+            for (int l = 0; l < afterA.Length; l++)
+            {
+                if (l == lane) continue;
+                Assert.True(afterA[l] == beforeA[l], $"cpu {cpu}: A's lane {l} moved a packet; expected only lane {lane} ({string.Join("/", afterA)})");
+                Assert.True(afterB[l] == beforeB[l], $"cpu {cpu}: B's lane {l} moved a packet; expected only lane {lane} ({string.Join("/", afterB)})");
+            }
+            Assert.Equal(beforeA[lane] + 1, afterA[lane]);
+        }
+    }
+
+    [Fact]
+    public void A_burst_moves_traffic_to_the_main_lane_and_quiet_brings_it_back()
+    {
+        AssertCpuLanesReady();
+        var a = fx.A.Net.Forwarder;
+        long switches = a.SteeringSwitches, main = a.LanePackets(0);
+        var cpu = CpuAffinity.AllowedCpus()[0];
+        // Far above the busy rate (64 packets in 10 ms); paced so the TUN queue (500) is not the subject.
+        for (int i = 0; i < 20 && a.LanePackets(0) == main; i++)
+        {
+            SendFromCpu(cpu, 200);
+            Thread.Sleep(2);
+        }
+        Assert.True(a.LanePackets(0) > main, $"the main lane never carried the burst (switches {a.SteeringSwitches - switches}, lanes {string.Join("/", LanePackets(a))})");
+        Assert.True(a.SteeringSwitches > switches);
+        // Quiet for longer than a window: back to the CPU lanes, where a lone packet goes again.
+        Eventually.True(() => a.CpuLanesActive, "A to steer to its CPU lanes again after the burst", 3000);
+        main = a.LanePackets(0);
+        int lane = a.Plan.LaneOf(cpu);
+        long before = a.LanePackets(lane);
+        SendFromCpu(cpu, 1);
+        Eventually.True(() => a.LanePackets(lane) > before, $"lane {lane} to take a lone packet after the burst", 3000);
+        Assert.Equal(main, a.LanePackets(0));
+    }
+}
