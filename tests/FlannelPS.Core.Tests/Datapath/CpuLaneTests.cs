@@ -92,4 +92,27 @@ public sealed partial class UdpOverlayTests
         Eventually.True(() => a.LanePackets(lane) > before, $"lane {lane} to take a lone packet after the burst", 3000);
         Assert.Equal(main, a.LanePackets(0));
     }
+
+    [Fact]
+    public void Cpu_lane_threads_are_pinned_with_the_shortest_slice_and_the_main_lane_is_neither()
+    {
+        AssertCpuLanesReady();
+        var plan = fx.A.Net.Forwarder.Plan;
+        // The fixture's three hosts run in this process: threads by name, from /proc.
+        var threads = Directory.GetDirectories("/proc/self/task")
+            .Select(d => (Name: File.ReadAllText(Path.Combine(d, "comm")).Trim(), Dir: d))
+            .Where(t => t.Name.StartsWith("flannel0-", StringComparison.Ordinal)).ToList();
+        static long Slice(string dir) => long.Parse(File.ReadLines(Path.Combine(dir, "sched")).First(l => l.StartsWith("se.slice")).Split(':')[1].Trim());
+        static string Allowed(string dir) => File.ReadLines(Path.Combine(dir, "status")).First(l => l.StartsWith("Cpus_allowed_list:")).Split(':')[1].Trim();
+        Assert.Equal(3, threads.Count(t => t.Name == "flannel0-main"));
+        for (int lane = 1; lane <= plan.CpuLanes; lane++)
+        {
+            var name = $"flannel0-lane{lane}";
+            var lanes = threads.Where(t => t.Name == name).ToList();
+            Assert.Equal(3, lanes.Count);
+            Assert.All(lanes, t => Assert.Equal((long)UdpForwarder.CpuLaneSlice.TotalNanoseconds, Slice(t.Dir)));
+            Assert.All(lanes, t => Assert.Equal(string.Join(",", plan.LaneCpus[lane - 1]), Allowed(t.Dir)));
+        }
+        Assert.All(threads.Where(t => t.Name == "flannel0-main"), t => Assert.NotEqual((long)UdpForwarder.CpuLaneSlice.TotalNanoseconds, Slice(t.Dir)));
+    }
 }

@@ -1,5 +1,5 @@
 // Settings of the udp datapath: a periodic stats line (what the datapath bench reads to show no GC
-// ran during a transfer; off by default), the loop threads' scheduler slice (the kernel's by
+// ran during a transfer; off by default), the main lane's scheduler slice (the kernel's by
 // default) and how many CPU lanes (one per CPU by default; see LanePlan). The module reads them from
 // FLANNELPS_DATAPATH_* variables (Parse); Core never reads the environment.
 using System.Globalization;
@@ -11,7 +11,7 @@ public sealed record UdpDatapathTuning
     /// <summary>Seconds between stats lines (Info); unset or 0: none.</summary>
     public const string StatsIntervalVariable = "FLANNELPS_DATAPATH_STATS_SECONDS";
 
-    /// <summary>The loop thread's scheduler slice in microseconds; unset or 0: the kernel's.</summary>
+    /// <summary>The main lane's scheduler slice in microseconds; unset or 0: the kernel's (CPU lanes always take the shortest).</summary>
     public const string SliceVariable = "FLANNELPS_DATAPATH_SLICE_US";
 
     /// <summary>CPU lanes; unset: one per CPU the process may use; 0: none (one forwarding thread).</summary>
