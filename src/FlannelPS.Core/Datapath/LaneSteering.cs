@@ -37,15 +37,25 @@ internal sealed class LaneSteering : IDisposable
     private long _windowStart;
     private long _windowPackets;
 
-    /// <summary>Attaches the CPU-lane programs to the TUN and the socket group (through one member of each).</summary>
+    /// <summary>
+    /// Attaches the CPU-lane programs to the TUN and the socket group (through one member of each);
+    /// <see cref="SteeringUnavailableException"/> when the kernel refuses either.
+    /// </summary>
     public LaneSteering(CpuSteeringPrograms programs, TunDevice anyQueue, UdpEndpoint anySocket, ILog log)
     {
         _programs = programs;
         _tun = anyQueue;
         _udp = anySocket;
         _log = log;
-        _tun.SetSteeringProgram(_programs.ToCpuLaneFd);
-        _udp.SetReusePortProgram(_programs.ToCpuLaneFd);
+        try
+        {
+            _tun.SetSteeringProgram(_programs.ToCpuLaneFd);
+            _udp.SetReusePortProgram(_programs.ToCpuLaneFd);
+        }
+        catch (IOException e)
+        {
+            throw new SteeringUnavailableException(e);
+        }
         _cpuLanes = true;
     }
 
@@ -120,3 +130,6 @@ internal sealed class LaneSteering : IDisposable
 
     public void Dispose() => _programs.Dispose();
 }
+
+/// <summary>The kernel would not attach a steering program: the datapath can still run on one lane.</summary>
+internal sealed class SteeringUnavailableException(IOException inner) : IOException(inner.Message, inner);

@@ -96,6 +96,34 @@ public sealed class UdpBackendLifecycleTests
     }
 
     [Fact]
+    public void Without_CAP_BPF_the_node_runs_on_one_thread_and_says_why()
+    {
+        // A node in a container given NET_ADMIN but neither BPF nor SYS_ADMIN cannot load the
+        // steering programs: it must still start, on flannel's single-thread design.
+        using var ns = Host("nobpf");
+        using var t = new NetnsThread(ns.Name);
+        var log = new ListLog();
+        var net = (UdpNetwork)t.Invoke(() =>
+        {
+            using (ThreadCapabilities.Drop(ThreadCapabilities.CAP_BPF, ThreadCapabilities.CAP_SYS_ADMIN))
+                return new UdpBackend().StartNetworkAsync(Context() with { Log = log }, CancellationToken.None).GetAwaiter().GetResult();
+        });
+        try
+        {
+            if (Environment.ProcessorCount >= 2)
+                Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("no CPU lanes (bpf(BPF_PROG_LOAD) failed: Operation not permitted"));
+            Assert.Same(LanePlan.MainLaneOnly, net.Forwarder.Plan);
+            Assert.DoesNotContain("multi_queue", ns.Ip("-d", "link", "show", "flannel0").Out);
+            Assert.False(net.Completion.IsCompleted);
+        }
+        finally
+        {
+            t.Invoke(() => net.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        }
+        AssertReleased(ns);
+    }
+
+    [Fact]
     public void A_failed_start_leaves_no_device_socket_or_route_behind()
     {
         using var ns = Host("fail");

@@ -33,10 +33,6 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
         HostPrerequisites.EnsureRootAndTun(Type);
         var config = UdpBackendConfig.Parse(context.Config.BackendJson);
         var log = context.Log;
-        var iface = context.Interface;
-        var lease = context.Lease;
-        var network = context.Config.Network;
-        int mtu = iface.Mtu - EncapOverhead;
 
         var plan = LanePlan.For(CpuAffinity.AllowedCpus(), _tuning.CpuLanes);
         CpuSteeringPrograms? programs = null;
@@ -49,7 +45,28 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
                 plan = LanePlan.MainLaneOnly;
             }
         }
+        try
+        {
+            return Task.FromResult<IBackendNetwork>(Start(context, config, plan, programs, cancellationToken));
+        }
+        catch (SteeringUnavailableException e)
+        {
+            // Loaded but not attachable (a kernel before 4.16 has no TUN steering): everything was
+            // undone, so start again the way flannel's proxy runs, on one thread.
+            log.Warning($"udp backend: no CPU lanes ({e.Message}); one forwarding thread carries all traffic");
+            return Task.FromResult<IBackendNetwork>(Start(context, config, LanePlan.MainLaneOnly, null, cancellationToken));
+        }
+    }
 
+    /// <summary>Sets up flannel0, its route and the socket(s) for <paramref name="plan"/>, and starts the forwarder; all or nothing.</summary>
+    private UdpNetwork Start(BackendNetworkContext context, UdpBackendConfig config, LanePlan plan, CpuSteeringPrograms? programs,
+        CancellationToken cancellationToken)
+    {
+        var log = context.Log;
+        var iface = context.Interface;
+        var lease = context.Lease;
+        var network = context.Config.Network;
+        int mtu = iface.Mtu - EncapOverhead;
         UdpEndpoint[] sockets = [];
         TunDevice[] queues = [];
         UdpForwarder? forwarder = null;
@@ -72,7 +89,7 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
                 statsInterval: _tuning.StatsInterval, slice: _tuning.Slice);
             forwarder.Start();
             log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}; {plan}");
-            return Task.FromResult<IBackendNetwork>(new UdpNetwork(forwarder, _links, lease, network, routeAdded, (ushort)config.Port, log));
+            return new UdpNetwork(forwarder, _links, lease, network, routeAdded, (ushort)config.Port, log);
         }
         catch
         {
