@@ -12,9 +12,9 @@
 // A CPU lane that moves BusyPackets within BusyWindowMs switches to the main lane (by rate, not by
 // packets per wake-up: a pinned lane woken on the sender's CPU may preempt the sender and take each
 // packet alone); the main lane switches back after QuietWindowMs with fewer than QuietPackets
-// (a lower rate, so the two do not flap). A switch replaces
-// the two steering programs (a few us, off any packet's path); packets already queued on the other
-// lanes are still forwarded, so a switch can reorder a few packets of a flow, never lose them.
+// (a lower rate, so the two do not flap). A switch replaces the two steering programs (a few us,
+// off any packet's path); packets already queued on the other lanes are still forwarded, so a
+// switch can reorder a few packets of a flow, never lose them.
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Interop;
 
@@ -130,6 +130,3 @@ internal sealed class LaneSteering : IDisposable
 
     public void Dispose() => _programs.Dispose();
 }
-
-/// <summary>The kernel would not attach a steering program: the datapath can still run on one lane.</summary>
-internal sealed class SteeringUnavailableException(IOException inner) : IOException(inner.Message, inner);

@@ -66,19 +66,24 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     /// <paramref name="count"/> sockets bound to the same address:port, one per datapath lane (one
     /// plain socket when 1). Several form a SO_REUSEPORT group, which any other root process asking
     /// for SO_REUSEPORT could silently join: so the port is first bound without it, which fails, as a
-    /// single socket would, when anyone holds it. All or nothing.
+    /// single socket would, when anyone holds it. Port 0: a port the kernel picks. All or nothing.
     /// </summary>
     public static UdpEndpoint[] BindGroup(uint address, ushort port, int count, int[] batchCapacities, bool gso = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         if (batchCapacities.Length != count) throw new ArgumentException("One batch capacity per socket.", nameof(batchCapacities));
         if (count == 1) return [Bind(address, port, batchCapacities[0], gso: gso)];
-        using (Bind(address, port, batchCapacity: 1, socketBufferBytes: 0, gso: false)) { }
+        // Port 0: the kernel picks a free port for the first socket and the others join it there.
+        if (port != 0) using (Bind(address, port, batchCapacity: 1, socketBufferBytes: 0, gso: false)) { }
         var bound = new UdpEndpoint[count];
         int n = 0;
         try
         {
-            for (; n < count; n++) bound[n] = Bind(address, port, batchCapacities[n], 4 << 20, gso, reusePort: true);
+            for (; n < count; n++)
+            {
+                bound[n] = Bind(address, port, batchCapacities[n], 4 << 20, gso, reusePort: true);
+                if (port == 0) port = bound[n].LocalPort;
+            }
             return bound;
         }
         catch
