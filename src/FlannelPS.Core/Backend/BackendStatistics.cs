@@ -7,6 +7,18 @@ public sealed record BackendStatistics(
     IReadOnlyList<PeerStatistics> Peers)
 {
     public static readonly BackendStatistics Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0, []);
+
+    /// <summary>udp: CPU lanes beside the main lane (0: one forwarding thread).</summary>
+    public int CpuLanes { get; init; }
+
+    /// <summary>udp: whether the kernel currently steers packets to the CPU lanes (else to the main lane).</summary>
+    public bool CpuLanesActive { get; init; }
+
+    /// <summary>udp: packets each lane has read, main lane first.</summary>
+    public IReadOnlyList<long> LanePackets { get; init; } = [];
+
+    /// <summary>udp: switches between the CPU lanes and the main lane so far.</summary>
+    public long SteeringSwitches { get; init; }
 }
 
 public sealed record PeerStatistics(string Subnet, string PublicIP, long TxPackets, long TxBytes, long RxPackets, long RxBytes);

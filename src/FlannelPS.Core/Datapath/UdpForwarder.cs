@@ -149,8 +149,8 @@ public sealed class UdpForwarder : IDisposable
                   $"short={s.DroppedTooShort} long={s.DroppedTooLong} ttl={s.DroppedTtl} errors={s.SendErrors} " +
                   $"gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
                   $"gso_msgs={GsoMessages} loop_alloc={LoopThreadAllocatedBytes} " +
-                  $"lanes={_lanes.Length} steer={(CpuLanesActive ? "cpu" : "main")} switches={SteeringSwitches} " +
-                  $"lane_pkts={string.Join("/", _lanes.Select(l => l.Counters.Packets))}");
+                  $"lanes={_lanes.Length} steer={(s.CpuLanesActive ? "cpu" : "main")} switches={s.SteeringSwitches} " +
+                  $"lane_pkts={string.Join("/", s.LanePackets)}");
     }
 
     public BackendStatistics GetStatistics()
@@ -171,7 +171,13 @@ public sealed class UdpForwarder : IDisposable
             Sum(c => Volatile.Read(ref c.TunTooLong) + Volatile.Read(ref c.UdpTooLong)),
             Sum(c => Volatile.Read(ref c.TunTtl) + Volatile.Read(ref c.UdpTtl)),
             Sum(c => Volatile.Read(ref c.SendErrors) + Volatile.Read(ref c.TunWriteErrors)),
-            peers);
+            peers)
+        {
+            CpuLanes = Plan.CpuLanes,
+            CpuLanesActive = CpuLanesActive,
+            LanePackets = _lanes.Select(l => l.Counters.Packets).ToArray(),
+            SteeringSwitches = SteeringSwitches,
+        };
     }
 
     /// <summary>A lane's loop ended: one failure fails the datapath (and stops the other lanes).</summary>

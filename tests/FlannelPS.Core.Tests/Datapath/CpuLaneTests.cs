@@ -66,6 +66,11 @@ public sealed partial class UdpOverlayTests
             }
             Assert.Equal(beforeA[lane] + 1, afterA[lane]);
         }
+        // What Get-FlannelNode shows.
+        var stats = fx.A.Net.GetStatistics();
+        Assert.Equal(a.Plan.CpuLanes, stats.CpuLanes);
+        Assert.True(stats.CpuLanesActive);
+        Assert.Equal(LanePackets(a), stats.LanePackets);
     }
 
     [Fact]
