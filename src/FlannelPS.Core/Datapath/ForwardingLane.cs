@@ -80,7 +80,6 @@ internal sealed class ForwardingLane : IDisposable
 
     public LaneCounters Counters { get; } = new();
     public UdpEndpoint Udp => _udp;
-    public bool IsAlive => _thread.IsAlive;
 
     public void Start() => _thread.Start();
 

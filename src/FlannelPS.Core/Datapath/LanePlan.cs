@@ -35,12 +35,15 @@ public sealed class LanePlan
         int lanes = Math.Min(requestedCpuLanes ?? allowedCpus.Count, MaxCpuLanes);
         if (allowedCpus.Count < 2 || lanes < 2) return MainLaneOnly;
         var cpus = new int[lanes][];
-        for (int k = 0; k < lanes; k++) cpus[k] = allowedCpus.Where(c => c % lanes == k).ToArray();
+        for (int k = 0; k < lanes; k++) cpus[k] = allowedCpus.Where(c => LaneOf(c, lanes) == k + 1).ToArray();
         return new LanePlan(cpus);
     }
 
-    /// <summary>The CPU lane (1..N) a packet handled on <paramref name="cpu"/> goes to: what the steering program computes.</summary>
-    public int LaneOf(int cpu) => CpuLanes == 0 ? 0 : 1 + cpu % CpuLanes;
+    /// <summary>The CPU lane (1..N) a packet handled on <paramref name="cpu"/> goes to (0 without CPU lanes).</summary>
+    public int LaneOf(int cpu) => CpuLanes == 0 ? 0 : LaneOf(cpu, CpuLanes);
+
+    /// <summary>The one mapping: the CPU-lane program (CpuSteeringPrograms) computes the same in eBPF.</summary>
+    private static int LaneOf(int cpu, int lanes) => 1 + cpu % lanes;
 
     public override string ToString() => CpuLanes == 0
         ? "main lane only"

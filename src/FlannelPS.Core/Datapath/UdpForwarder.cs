@@ -118,9 +118,6 @@ public sealed class UdpForwarder : IDisposable
     /// <summary>Bytes the lane threads ever allocated, summed: constant while packets flow.</summary>
     internal long LoopThreadAllocatedBytes => Sum(c => Volatile.Read(ref c.LoopThreadAllocated));
 
-    /// <summary>Packets lane <paramref name="lane"/> (0 = main) has read from either side.</summary>
-    internal long LanePackets(int lane) => _lanes[lane].Counters.Packets;
-
     private long Sum(Func<LaneCounters, long> field)
     {
         long total = 0;

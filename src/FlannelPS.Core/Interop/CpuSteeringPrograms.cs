@@ -69,19 +69,13 @@ internal sealed unsafe partial class CpuSteeringPrograms : IDisposable
         public fixed byte ProgName[16];
     }
 
+    // bpf through syscall() (see SyscallNumbers).
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, int cmd, ProgLoadAttr* attr, uint size);
 
-    private static long BpfSyscallNumber => RuntimeInformation.ProcessArchitecture switch
-    {
-        Architecture.X64 => 321,
-        Architecture.Arm64 => 280,
-        _ => -1,
-    };
-
     private static FdHandle? Load(long[] program, string name, out string? error)
     {
-        long nr = BpfSyscallNumber;
+        long nr = SyscallNumbers.Bpf;
         if (nr < 0) { error = $"no bpf syscall number for {RuntimeInformation.ProcessArchitecture}"; return null; }
         var attr = new ProgLoadAttr { ProgType = BPF_PROG_TYPE_SOCKET_FILTER, InsnCount = (uint)program.Length };
         var nameBytes = Encoding.ASCII.GetBytes(name);

@@ -30,20 +30,12 @@ internal static unsafe partial class ThreadScheduling
         public uint UtilMax;
     }
 
-    // glibc has no sched_setattr wrapper before 2.41; syscall() is assembly that only moves registers,
-    // so binding its variadic form with fixed integer/pointer arguments is safe on x86-64 and arm64.
+    // sched_setattr through syscall() (see SyscallNumbers).
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, int pid, SchedAttr* attr, uint flags);
 
     [LibraryImport("libc", EntryPoint = "getpriority", SetLastError = true)]
     private static partial int GetPriority(int which, uint who);
-
-    private static long SchedSetattrNumber => RuntimeInformation.ProcessArchitecture switch
-    {
-        Architecture.X64 => 314,
-        Architecture.Arm64 => 274,
-        _ => -1,
-    };
 
     /// <summary>
     /// Sets the calling thread's slice (SCHED_OTHER, nice kept). Returns 0 on success, else the errno
@@ -51,7 +43,7 @@ internal static unsafe partial class ThreadScheduling
     /// </summary>
     public static int TrySetSlice(TimeSpan slice)
     {
-        long nr = SchedSetattrNumber;
+        long nr = SyscallNumbers.SchedSetattr;
         if (nr < 0) return -1;
         if (slice < MinimumSlice) slice = MinimumSlice;
         // sched_setattr also sets nice; pass the thread's current one (getpriority(0) = this thread on Linux).

@@ -26,9 +26,6 @@ internal sealed unsafe class TunDevice : IDisposable
 
     internal int Fd => _fd;
 
-    /// <summary>Opens /dev/net/tun non-blocking and creates a device from a name pattern such as "flannel%d".</summary>
-    public static TunDevice Open(string namePattern) => Open(namePattern, multiQueue: false);
-
     /// <summary>
     /// Creates a device with <paramref name="queues"/> queues (a plain device when 1): element 0
     /// creates it from the pattern, the others attach to it by name. All or nothing.
@@ -58,6 +55,7 @@ internal sealed unsafe class TunDevice : IDisposable
         if (LibC.ioctl(_fd, NativeMethods.TUNSETSTEERINGEBPF, &fd) < 0) throw Errno.Exception($"ioctl(TUNSETSTEERINGEBPF) on {Name}", Errno.Last);
     }
 
+    /// <summary>Opens /dev/net/tun non-blocking and creates (or, multi-queue, joins) a device from a name pattern such as "flannel%d".</summary>
     private static TunDevice Open(string namePattern, bool multiQueue)
     {
         var nameBytes = Encoding.ASCII.GetBytes(namePattern);

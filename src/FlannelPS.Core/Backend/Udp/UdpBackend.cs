@@ -41,7 +41,7 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
             programs = CpuSteeringPrograms.TryLoad(plan.CpuLanes, out var why);
             if (programs is null)
             {
-                log.Warning($"udp backend: no CPU lanes ({why}); one forwarding thread carries all traffic");
+                WarnNoCpuLanes(why);
                 plan = LanePlan.MainLaneOnly;
             }
         }
@@ -53,9 +53,11 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
         {
             // Loaded but not attachable (a kernel before 4.16 has no TUN steering): everything was
             // undone, so start again the way flannel's proxy runs, on one thread.
-            log.Warning($"udp backend: no CPU lanes ({e.Message}); one forwarding thread carries all traffic");
+            WarnNoCpuLanes(e.Message);
             return Task.FromResult<IBackendNetwork>(Start(context, config, LanePlan.MainLaneOnly, null, cancellationToken));
         }
+
+        void WarnNoCpuLanes(string? why) => log.Warning($"udp backend: no CPU lanes ({why}); one forwarding thread carries all traffic");
     }
 
     /// <summary>Sets up flannel0, its route and the socket(s) for <paramref name="plan"/>, and starts the forwarder; all or nothing.</summary>
