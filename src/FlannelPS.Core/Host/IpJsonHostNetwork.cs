@@ -15,6 +15,23 @@ public sealed class IpJsonHostNetwork(IpCommand? ip = null) : IHostNetwork
 
     public IReadOnlyList<HostRoute> GetRoutes() => ParseRoutes(_ip.RunChecked("-j", "-4", "route", "show", "table", "main"));
 
+    public HostLink? GetLink(string name) => GetLinks().FirstOrDefault(l => l.Name == name);
+
+    // The rest of the seam is served by the rtnetlink implementation that replaces this class.
+    public HostRoute? LookupRoute(Ip4 destination) => throw Unsupported();
+    public IReadOnlyList<HostNeighbour> GetNeighbours(string device) => throw Unsupported();
+    public IReadOnlyList<HostFdbEntry> GetFdbEntries(string device) => throw Unsupported();
+    public VxlanLinkSpec? GetVxlan(string name) => throw Unsupported();
+    public void AddVxlan(VxlanLinkSpec spec) => throw Unsupported();
+    public void AddBridge(string name) => throw Unsupported();
+    public bool DeleteLink(string name) => throw Unsupported();
+    public void SetUp(string name) => throw Unsupported();
+    public void SetMtu(string name, int mtu) => throw Unsupported();
+    public bool AddAddress(string device, HostAddress address) => throw Unsupported();
+    public bool DeleteAddress(string device, HostAddress address) => throw Unsupported();
+    public IReadOnlyList<HostChangeResult> Apply(IReadOnlyList<HostChange> changes) => throw Unsupported();
+    private static NotSupportedException Unsupported() => new("IpJsonHostNetwork only reads links and routes");
+
     public static IReadOnlyList<HostLink> ParseLinks(string json)
     {
         var links = new List<HostLink>();

@@ -1,4 +1,4 @@
-// Fakes for the node checks: a host whose links and routes are lists, an iptables that answers -C
+// Fakes for the node checks (the host is Fakes/RecordingHostNetwork): an iptables that answers -C
 // from a rule set, and a pinger that answers for chosen addresses and counts what it sent.
 using FlannelPS.Core.Health;
 using FlannelPS.Core.Host;
@@ -6,14 +6,6 @@ using FlannelPS.Core.Iptables;
 using FlannelPS.Core.Net;
 
 namespace FlannelPS.Core.Tests.Health;
-
-internal sealed class FakeHost : IHostNetwork
-{
-    public List<HostLink> Links { get; } = [];
-    public List<HostRoute> Routes { get; } = [];
-    public IReadOnlyList<HostLink> GetLinks() => Links;
-    public IReadOnlyList<HostRoute> GetRoutes() => Routes;
-}
 
 internal sealed class FakeIptables : IIptablesRunner
 {

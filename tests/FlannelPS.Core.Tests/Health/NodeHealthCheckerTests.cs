@@ -20,7 +20,7 @@ public sealed class NodeHealthCheckerTests : IDisposable
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly InMemorySubnetRegistry _registry;
-    private readonly FakeHost _host = new();
+    private readonly RecordingHostNetwork _host = new();
     private readonly FakeIptables _iptables = new();
     private readonly FakePinger _pinger = new();
     private readonly string _dir = Directory.CreateTempSubdirectory("fpop-health").FullName;
