@@ -3,6 +3,7 @@
 // CPUs one pinned lane per CPU, between which the kernel steers each packet. Every lane forwards
 // whatever reaches it, in both directions, with the shared route table; this class starts and
 // stops them, and adds up their counters.
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Interop;

@@ -1,5 +1,6 @@
 // Wires a production node: etcd registry, the backends FlannelPS runs, flannel's interface
 // selection and iptables rules. flanneld and Start-FlannelNode both build nodes here.
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Backend.Alloc;
 using FlannelPS.Core.Backend.Udp;

@@ -1,4 +1,5 @@
 // A point-in-time view of a node, for Get-FlannelNode and health checks.
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
 
 namespace FlannelPS.Core.Node;

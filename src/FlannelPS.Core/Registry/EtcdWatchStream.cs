@@ -1,6 +1,7 @@
 // One etcd v3 watch stream (bidirectional gRPC). Opening it is one EtcdCaller call, bounded by
 // RequestTimeout (the "created" answer must arrive in time); afterwards it lives until cancelled or broken. A watch
 // cancelled for compaction becomes RegistryCompactedException so the caller re-lists.
+using FlannelPS.Core.Subnet;
 using Etcdserverpb;
 using Grpc.Core;
 

@@ -1,9 +1,9 @@
 // flannel's lease cache for the peer watch, pure (no I/O): turns registry snapshots and changes
 // into backend events, filters out this node's own subnet, and answers a delete with the lease it
 // had cached, since an etcd delete carries only the key but a backend needs the PublicIP to undo.
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Net;
-using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Core.Subnet;
 

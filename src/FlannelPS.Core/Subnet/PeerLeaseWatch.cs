@@ -5,10 +5,10 @@
 //
 // Delivery: both callbacks run on the RunAsync task, in store order, one at a time; they must be
 // quick (queue work elsewhere). An exception from a callback is logged and the watch goes on.
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Net;
-using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Core.Subnet;
 

@@ -5,7 +5,6 @@ using FlannelPS.Core.Config;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Net;
-using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Core.Subnet;
 

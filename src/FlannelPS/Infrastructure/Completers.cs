@@ -4,6 +4,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Net.NetworkInformation;
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Infrastructure;

@@ -4,6 +4,7 @@
 // flag for, to the cmdlets that make the requests themselves.
 using System.Management.Automation;
 using System.Net;
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Infrastructure;

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Datapath;
 using FlannelPS.Core.Tests.Fakes;

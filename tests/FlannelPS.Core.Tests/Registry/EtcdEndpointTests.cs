@@ -1,3 +1,4 @@
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Registry;
 

@@ -3,6 +3,7 @@
 // user would see.
 using System.Diagnostics;
 using System.Text.Json;
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Core.Tests.Registry;

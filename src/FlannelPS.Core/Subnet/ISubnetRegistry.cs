@@ -1,9 +1,8 @@
 // The narrow seam between flannel's logic and its store. EtcdSubnetRegistry is the only code that
 // touches dotnet-etcd; tests use an in-memory implementation of the same contract.
 using FlannelPS.Core.Net;
-using FlannelPS.Core.Subnet;
 
-namespace FlannelPS.Core.Registry;
+namespace FlannelPS.Core.Subnet;
 
 public interface ISubnetRegistry : IAsyncDisposable
 {

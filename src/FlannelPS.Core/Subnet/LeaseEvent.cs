@@ -1,7 +1,6 @@
 // What the peer watch hands a backend: another node's lease appeared/changed, or went away.
-using FlannelPS.Core.Subnet;
 
-namespace FlannelPS.Core.Backend;
+namespace FlannelPS.Core.Subnet;
 
 public enum LeaseEventType { Added, Removed }
 
