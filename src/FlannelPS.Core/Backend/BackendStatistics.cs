@@ -19,6 +19,18 @@ public sealed record BackendStatistics(
 
     /// <summary>udp: switches between the CPU lanes and the main lane so far.</summary>
     public long SteeringSwitches { get; init; }
+
+    /// <summary>vxlan, host-gw: peers whose kernel entries are all in place.</summary>
+    public int ProgrammedPeers { get; init; }
+
+    /// <summary>vxlan, host-gw: kernel changes refused so far (each is retried by the repair pass).</summary>
+    public long ProgramFailures { get; init; }
+
+    /// <summary>vxlan, host-gw: peers programmed again because their entries had gone missing.</summary>
+    public long RepairedPeers { get; init; }
+
+    /// <summary>vxlan: times flannel.N was found deleted and made again.</summary>
+    public long DeviceRecreations { get; init; }
 }
 
 public sealed record PeerStatistics(string Subnet, string PublicIP, long TxPackets, long TxBytes, long RxPackets, long RxBytes);

@@ -1,5 +1,7 @@
-// A backend turns a lease into connectivity. The node asks it for the attributes to advertise,
-// acquires the lease, then starts the backend's network and feeds it peer events until stopped.
+// A backend turns a lease into connectivity, in flannel's order: Prepare before the lease (vxlan
+// creates its device there, because the lease advertises its MAC), Start once the lease is held,
+// then the running network is fed peer events and runs until cancelled. Disposing a backend that
+// never started undoes what Prepare made; once started, the network owns it.
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Host;
@@ -7,25 +9,19 @@ using FlannelPS.Core.Subnet;
 
 namespace FlannelPS.Core.Backend;
 
-public interface IBackend
+public interface IBackend : IAsyncDisposable
 {
-    /// <summary>Lower-case type name as in the config ("udp", "alloc").</summary>
-    string Type { get; }
+    /// <summary>What this backend is and what it leaves in the kernel, for the node, the checks and the traffic rules.</summary>
+    BackendDescription Description { get; }
 
-    /// <summary>True when the backend needs root (TUN, routes); the node checks before starting.</summary>
-    bool RequiresRoot { get; }
+    /// <summary>Creates what the lease must advertise and returns the attributes to write into it.</summary>
+    Task<LeaseAttrs> PrepareAsync(BackendContext context, CancellationToken cancellationToken);
 
-    /// <summary>Attributes to write into this node's lease value.</summary>
-    LeaseAttrs CreateLeaseAttrs(ExternalInterface iface);
-
-    /// <summary>
-    /// Sets up the datapath for the lease (devices, addresses, routes, sockets) and returns the running
-    /// network. Anything created is removed again if this throws.
-    /// </summary>
-    Task<IBackendNetwork> StartNetworkAsync(BackendNetworkContext context, CancellationToken cancellationToken);
+    /// <summary>Sets up the datapath for <paramref name="lease"/> (addresses, routes, sockets); all or nothing.</summary>
+    Task<IBackendNetwork> StartAsync(Lease lease, CancellationToken cancellationToken);
 }
 
-public sealed record BackendNetworkContext(NetworkConfig Config, Lease Lease, ExternalInterface Interface, ILog Log);
+public sealed record BackendContext(NetworkConfig Config, ExternalInterface Interface, ILog Log);
 
 public interface IBackendNetwork : IAsyncDisposable
 {
@@ -35,11 +31,14 @@ public interface IBackendNetwork : IAsyncDisposable
     /// <summary>Applies peer lease events; called from the node's event loop, never concurrently.</summary>
     void HandleEvents(IReadOnlyList<LeaseEvent> events);
 
-    /// <summary>Live counters (per peer where the backend forwards); safe to call from any thread.</summary>
+    /// <summary>Live counters; safe to call from any thread.</summary>
     BackendStatistics GetStatistics();
 
-    /// <summary>Completes when the datapath fails or stops; a fault is the reason.</summary>
-    Task Completion { get; }
+    /// <summary>
+    /// Keeps the datapath working (forwarding threads, repair passes) until cancelled, then ends with
+    /// OperationCanceledException; any other end is a datapath failure.
+    /// </summary>
+    Task RunAsync(CancellationToken cancellationToken);
 
-    // DisposeAsync stops forwarding and removes what StartNetworkAsync created (TUN, routes).
+    // DisposeAsync stops forwarding and removes what the backend created that must not outlive it.
 }

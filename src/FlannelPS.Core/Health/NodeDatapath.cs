@@ -1,60 +1,72 @@
-// What a healthy node of each backend looks like in the kernel (spec §4.1, §5): its device and
-// encapsulation overhead, and how a peer's subnet must be routed. Pure, so it is tested directly.
-using System.Text.Json;
+// What a healthy node of its backend looks like in the kernel, read from the backend's own
+// description: its device and encapsulation overhead, the network route (udp), and how a peer's
+// subnet must be routed and which per-peer entries must exist (vxlan's neighbour and FDB entries).
+using FlannelPS.Core.Backend;
+using FlannelPS.Core.Config;
 using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Subnet;
 
 namespace FlannelPS.Core.Health;
 
-public sealed record NodeDatapath
+public sealed record NodeDatapath(BackendDescription Backend)
 {
-    public required string BackendType { get; init; }
-    /// <summary>The overlay device (flannel0, flannel.1); null for backends without one (host-gw, alloc).</summary>
-    public string? Device { get; init; }
-    /// <summary>Bytes of encapsulation: device MTU = underlay MTU − this.</summary>
-    public int EncapOverhead { get; init; }
-    /// <summary>udp adds `Network dev flannel0`; vxlan (HEAD) routes each peer instead.</summary>
-    public bool HasNetworkRoute { get; init; }
-    /// <summary>False for alloc (no datapath) and backends FlannelPS does not know how to check.</summary>
-    public bool RoutesPeers { get; init; }
+    public string BackendType => Backend.Type;
+    /// <summary>The overlay device (flannel0, flannel.1), or -Device; null for backends without one (host-gw, alloc).</summary>
+    public string? Device { get; init; } = Backend.Device;
+    public int EncapOverhead => Backend.EncapOverhead;
+    /// <summary>udp adds `Network dev flannel0`; vxlan and host-gw route each peer instead.</summary>
+    public bool HasNetworkRoute => Backend.PeerRoutes == PeerRouteStyle.NetworkThroughDevice;
+    /// <summary>False for alloc (no datapath).</summary>
+    public bool RoutesPeers => Backend.PeerRoutes != PeerRouteStyle.None;
 
-    public static NodeDatapath For(string backendType, string? backendJson, string? deviceOverride) => backendType switch
+    /// <summary>The datapath <paramref name="config"/> describes; <paramref name="deviceOverride"/> replaces its device name.</summary>
+    public static NodeDatapath For(NetworkConfig config, string? deviceOverride, BackendRegistry? backends = null)
     {
-        "udp" => new() { BackendType = "udp", Device = deviceOverride ?? "flannel0", EncapOverhead = 28, HasNetworkRoute = true, RoutesPeers = true },
-        "vxlan" => new() { BackendType = "vxlan", Device = deviceOverride ?? $"flannel.{Vni(backendJson)}", EncapOverhead = 50, RoutesPeers = true },
-        "host-gw" => new() { BackendType = "host-gw", Device = deviceOverride, RoutesPeers = true },
-        _ => new() { BackendType = backendType, Device = deviceOverride },
-    };
+        var registry = backends ?? BackendRegistry.Default;
+        BackendDescription d;
+        try { d = registry.Describe(config); }
+        catch (Errors.FlannelException) { d = new BackendDescription { Type = config.BackendType }; }
+        return new NodeDatapath(d) { Device = deviceOverride ?? d.Device };
+    }
 
     /// <summary>Null when <paramref name="route"/> is what this backend installs for <paramref name="peer"/>; else why not.</summary>
     public string? CheckPeerRoute(Lease peer, HostRoute? route)
     {
         if (route is null) return "no route";
         if (!route.IsUnicast) return $"routed by '{route}'";
-        return BackendType switch
+        switch (Backend.PeerRoutes)
         {
-            "udp" when route.Device != Device => $"routed by '{route}', expected dev {Device}",
-            "vxlan" when route.Device != Device || route.Gateway != peer.Subnet.Address =>
-                $"routed by '{route}', expected {peer.Subnet} via {peer.Subnet.Address} dev {Device} onlink",
-            "host-gw" when route.Gateway != peer.Attrs.PublicIP => $"routed by '{route}', expected via {peer.Attrs.PublicIP}",
-            _ => null,
-        };
+            case PeerRouteStyle.NetworkThroughDevice when route.Device != Device:
+                return $"routed by '{route}', expected dev {Device}";
+            case PeerRouteStyle.ViaPeerSubnetOnDevice:
+                if (route.Device == Device && route.Gateway == peer.Subnet.Address) return null;
+                if (Backend.DirectRouting && route.Gateway == peer.Attrs.PublicIP) return null;
+                return $"routed by '{route}', expected {peer.Subnet} via {peer.Subnet.Address} dev {Device} onlink";
+            case PeerRouteStyle.ViaPublicIP when route.Gateway != peer.Attrs.PublicIP:
+                return $"routed by '{route}', expected via {peer.Attrs.PublicIP}";
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>How a good route for <paramref name="peer"/> reads, for messages.</summary>
+    public string DescribePeerRoute(Lease peer) => Backend.PeerRoutes switch
+    {
+        PeerRouteStyle.ViaPublicIP => $"via {peer.Attrs.PublicIP}",
+        PeerRouteStyle.ViaPeerSubnetOnDevice => $"via {peer.Subnet.Address} dev {Device}",
+        _ => $"dev {Device}",
+    };
+
+    /// <summary>The per-peer entries besides the route that must exist (vxlan: neighbour and FDB), none when the route is direct.</summary>
+    public IReadOnlyList<HostEntry> PeerEntries(Lease peer, HostRoute? route)
+    {
+        if (Backend.PeerEntries is not { } entries) return [];
+        if (Backend.DirectRouting && route?.Gateway == peer.Attrs.PublicIP) return [];
+        try { return entries(peer, Device!); }
+        catch (FormatException) { return []; }
     }
 
     /// <summary>The address of a peer that answers on the overlay: its device address, or its bridge for host-gw.</summary>
-    public Ip4 PeerOverlayAddress(Lease peer) => BackendType == "host-gw" ? peer.Subnet.Address.Add(1) : peer.Subnet.Address;
-
-    private static int Vni(string? backendJson)
-    {
-        if (backendJson is null) return 1;
-        try
-        {
-            using var doc = JsonDocument.Parse(backendJson);
-            foreach (var p in doc.RootElement.EnumerateObject())
-                if (p.Name.Equals("VNI", StringComparison.OrdinalIgnoreCase) && p.Value.TryGetInt32(out var v) && v > 0) return v;
-        }
-        catch (JsonException) { }
-        return 1;
-    }
+    public Ip4 PeerOverlayAddress(Lease peer) => Backend.PeerOverlayAddress(peer);
 }

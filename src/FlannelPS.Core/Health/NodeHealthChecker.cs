@@ -4,6 +4,7 @@
 // broken thing shows as one Fail rather than a cascade.
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using FlannelPS.Core.Backend;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;
@@ -174,7 +175,7 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
                 results.Add(R.Skip(n, "Needs the network config from etcd (it names the backend)."));
             return results;
         }
-        var dp = s.Datapath = NodeDatapath.For(s.Config.BackendType, s.Config.BackendJson, o.Device);
+        var dp = s.Datapath = NodeDatapath.For(s.Config, o.Device);
         IReadOnlyList<HostRoute> routes;
         try
         {
@@ -228,26 +229,43 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
         else if (s.Peers.Count == 0) results.Add(R.Pass(N.PeerRoute, "No other leases in etcd: no peers to route."));
         else
         {
+            var neighbours = new List<HostNeighbour>();
+            var fdb = new List<HostFdbEntry>();
+            if (dp.Backend.PeerEntries is not null && dp.Device is { } dev && s.Links.Any(l => l.Name == dev))
+            {
+                try { neighbours.AddRange(host.GetNeighbours(dev)); fdb.AddRange(host.GetFdbEntries(dev)); }
+                catch (FlannelException ex) { results.Add(R.Fail(N.PeerRoute, $"Cannot read the neighbour and FDB entries of {dev}: {ex.Message}", dev)); }
+            }
             foreach (var peer in s.Peers)
             {
                 var target = peer.Subnet.ToString();
-                var problem = dp.CheckPeerRoute(peer, RouteLookup.Find(routes, peer.Subnet.Address));
+                if (dp.Backend.PeerRoutes is PeerRouteStyle.ViaPeerSubnetOnDevice or PeerRouteStyle.ViaPublicIP
+                    && !string.Equals(peer.Attrs.BackendType, dp.BackendType, StringComparison.Ordinal))
+                {
+                    results.Add(R.Skip(N.PeerRoute, $"Peer {peer.Subnet} ({peer.Attrs.PublicIP}) runs '{peer.Attrs.BackendType ?? "udp"}', not {dp.BackendType}: this node ignores it, as flannel does.", target));
+                    continue;
+                }
+                var route = RouteLookup.Find(routes, peer.Subnet.Address);
+                var problem = dp.CheckPeerRoute(peer, route);
                 var carved = RouteLookup.Inside(routes, peer.Subnet).Where(r => dp.CheckPeerRoute(peer, r) is not null).ToList();
                 if (problem is null && carved.Count > 0) problem = $"part of it is routed by {string.Join(", ", carved.Select(r => $"'{r}'"))}";
+                if (problem is null)
+                {
+                    var missing = dp.PeerEntries(peer, route).Where(e => e switch
+                    {
+                        HostNeighbour n => !neighbours.Any(k => k.Address == n.Address && k.Mac == n.Mac),
+                        HostFdbEntry f => !fdb.Any(k => k.Mac == f.Mac && k.Destination == f.Destination),
+                        _ => false,
+                    }).ToList();
+                    if (missing.Count > 0) problem = $"missing {string.Join(" and ", missing.Select(m => $"'{m}'"))}";
+                }
                 results.Add(problem is null
-                    ? R.Pass(N.PeerRoute, $"{peer.Subnet} ({peer.Attrs.PublicIP}) is routed {Describe(dp, peer)}.", target)
+                    ? R.Pass(N.PeerRoute, $"{peer.Subnet} ({peer.Attrs.PublicIP}) is routed {dp.DescribePeerRoute(peer)}.", target)
                     : R.Fail(N.PeerRoute, $"Peer {peer.Subnet} ({peer.Attrs.PublicIP}): {problem}.", target));
             }
         }
         return results;
     }
-
-    private static string Describe(NodeDatapath dp, Lease peer) => dp.BackendType switch
-    {
-        "host-gw" => $"via {peer.Attrs.PublicIP}",
-        "vxlan" => $"via {peer.Subnet.Address} dev {dp.Device}",
-        _ => $"dev {dp.Device}",
-    };
 
     private static R CheckMtu(State s, NodeDatapath dp, HostLink link)
     {
@@ -274,7 +292,7 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
             return results;
         }
         if (!o.ForwardRules) results.Add(R.Skip(N.IptablesForward, "Not expected (-NoIptablesForwardRules).", fwdTarget));
-        else if (s.Config!.BackendType == "alloc") results.Add(R.Skip(N.IptablesForward, "The alloc backend forwards nothing.", fwdTarget));
+        else if (s.Datapath is { Backend.Forwards: false } nf) results.Add(R.Skip(N.IptablesForward, $"The {nf.BackendType} backend forwards nothing.", fwdTarget));
         else results.Add(CheckRules(N.IptablesForward, fwdTarget, IptablesRules.Forward(n)));
 
         var masq = o.IpMasq ?? s.Env?.IpMasq;

@@ -8,6 +8,16 @@ public static class HostPrerequisites
 {
     public const string TunDevicePath = "/dev/net/tun";
 
+    /// <summary>Throws unless the process runs as root (a backend that changes routes but needs no TUN).</summary>
+    public static void EnsureRoot(string backendType)
+    {
+        var euid = (uint)LibC.geteuid();
+        if (euid != 0)
+            throw new FlannelException("FlannelRootRequired", FlannelErrorCategory.PermissionDenied,
+                $"the {backendType} backend must run as root (effective uid is {euid}): it changes links, routes and neighbour entries. Run as root, or use the alloc backend.",
+                euid);
+    }
+
     /// <summary>Throws unless the process runs as root and /dev/net/tun exists.</summary>
     public static void EnsureRootAndTun(string backendType = "udp") =>
         EnsureRootAndTun(backendType, (uint)LibC.geteuid(), TunDevicePath);

@@ -108,24 +108,33 @@ public sealed class FlannelNode
     {
         var manager = new SubnetManager(_deps.Registry, _deps.Random, _log);
         var config = await WaitForConfigAsync(manager, ct).ConfigureAwait(false);
-        var backend = _deps.Backends.Create(config.BackendType);
-        if (backend.RequiresRoot) HostPrerequisites.EnsureRootAndTun(backend.Type);
+        var kind = _deps.Backends.Get(config.BackendType);
+        var description = kind.Describe(config.BackendJson);
+        if (description.NeedsTun) HostPrerequisites.EnsureRootAndTun(description.Type);
+        else if (description.RequiresRoot) HostPrerequisites.EnsureRoot(description.Type);
 
         var iface = _deps.ResolveInterface(_options.Interfaces, _options.PublicIP);
-        UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = backend.Type, Network = config.Network.ToString() });
+        UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = description.Type, Network = config.Network.ToString() });
+        RemoveOtherBackendsLeftovers(kind, config);
 
         var previous = SubnetEnvFile.Read(_options.SubnetFile);
-        var attrs = backend.CreateLeaseAttrs(iface);
-        SetState(NodeState.AcquiringLease);
-        var lease = await manager.AcquireLeaseAsync(config, attrs, previous?.PreviousSubnet, ct).ConfigureAwait(false);
-        OnLeaseAcquired(lease);
-
-        var network = await backend.StartNetworkAsync(new BackendNetworkContext(config, lease, iface, _log), ct).ConfigureAwait(false);
+        IBackendNetwork network;
+        Lease lease;
+        LeaseAttrs attrs;
+        // Until the network runs, the backend owns what it prepared (vxlan's device) and removes it on failure.
+        await using (var backend = kind.Create())
+        {
+            attrs = await backend.PrepareAsync(new BackendContext(config, iface, _log), ct).ConfigureAwait(false);
+            SetState(NodeState.AcquiringLease);
+            lease = await manager.AcquireLeaseAsync(config, attrs, previous?.PreviousSubnet, ct).ConfigureAwait(false);
+            OnLeaseAcquired(lease);
+            network = await backend.StartAsync(lease, ct).ConfigureAwait(false);
+        }
         lock (_gate) _network = network;
         UpdateStatus(s => s with { Mtu = network.Mtu });
 
         using var trafficCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var traffic = _deps.CreateTrafficRules?.Invoke(config, lease, _options, previous, _log);
+        var traffic = _deps.CreateTrafficRules?.Invoke(config, description, lease, _options, previous, _log);
         Task trafficTask = Task.CompletedTask;
         if (traffic is not null)
         {
@@ -180,6 +189,22 @@ public sealed class FlannelNode
         // One view of the peers for the node's life (a re-taken lease keeps its subnet): each new
         // watch's snapshot is diffed against it.
         var peers = new LeaseWatcher(lease.Subnet);
+        using var runCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var datapath = network.RunAsync(runCts.Token);
+        try
+        {
+            await RunLeaseLoopsCoreAsync(manager, config, attrs, lease, network, peers, datapath, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            runCts.Cancel();
+            await IgnoreCancellation(datapath).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunLeaseLoopsCoreAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network,
+        LeaseWatcher peers, Task datapath, CancellationToken ct)
+    {
         while (true)
         {
             using var leaseCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -196,15 +221,15 @@ public sealed class FlannelNode
                 _deps.Time, _log);
             var renewTask = renewer.RunAsync(leaseCts.Token);
             var watchTask = watch.RunAsync(leaseCts.Token);
-            var done = await Task.WhenAny(lost.Task, renewTask, watchTask, network.Completion).ConfigureAwait(false);
+            var done = await Task.WhenAny(lost.Task, renewTask, watchTask, datapath).ConfigureAwait(false);
             leaseCts.Cancel();
             await IgnoreCancellation(renewTask).ConfigureAwait(false);
             await IgnoreCancellation(watchTask).ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
 
-            if (done == network.Completion)
+            if (done == datapath)
             {
-                await network.Completion.ConfigureAwait(false); // rethrows a datapath fault
+                await datapath.ConfigureAwait(false); // rethrows a datapath fault
                 throw new FlannelException("FlannelDatapathStopped", FlannelErrorCategory.InvalidOperation, "the datapath stopped unexpectedly", lease.Subnet.ToString());
             }
             if (done != lost.Task) await done.ConfigureAwait(false); // a loop faulted: surface it
@@ -230,6 +255,18 @@ public sealed class FlannelNode
             throw new FlannelException("FlannelSubnetChanged", FlannelErrorCategory.ResourceExists,
                 $"Lease has been revoked and subnet {subnet} could not be taken back (got {lease.Subnet}); restart the node (and Docker).", subnet.ToString());
         return lease;
+    }
+
+    /// <summary>A host switching backends: what the others left (flannel.1, host-gw routes) would misroute this one's traffic.</summary>
+    private void RemoveOtherBackendsLeftovers(BackendKind current, NetworkConfig config)
+    {
+        if (_deps.Host is not { } host) return;
+        foreach (var other in _deps.Backends.Kinds)
+        {
+            if (other.Type == current.Type || other.RemoveLeftovers is null) continue;
+            try { other.RemoveLeftovers(host, config, _log); }
+            catch (FlannelException ex) { _log.Warning($"could not remove what an earlier {other.Type} node left: {ex.Message}"); }
+        }
     }
 
     private void OnPeerEvents(IReadOnlyList<LeaseEvent> events, IBackendNetwork network)

@@ -2,7 +2,6 @@
 // selection and iptables rules. flanneld and Start-FlannelNode both build nodes here.
 using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
-using FlannelPS.Core.Backend.Alloc;
 using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
@@ -14,9 +13,7 @@ namespace FlannelPS.Core.Node;
 
 public static class FlannelNodeFactory
 {
-    public static BackendRegistry DefaultBackends(UdpDatapathTuning? udpTuning = null) => new BackendRegistry()
-        .Add("udp", () => new UdpBackend(tuning: udpTuning))
-        .Add("alloc", () => new AllocBackend());
+    public static BackendRegistry DefaultBackends(UdpDatapathTuning? udpTuning = null) => BackendRegistry.CreateDefault(udpTuning);
 
     public static FlannelNode Create(NodeOptions options, EtcdOptions etcd, ILog log, UdpDatapathTuning? udpTuning = null) =>
         new(options, new NodeDependencies
@@ -26,6 +23,7 @@ public static class FlannelNodeFactory
             Backends = DefaultBackends(udpTuning),
             ResolveInterface = (candidates, publicIp) => ResolveInterface(candidates, publicIp, log),
             CreateTrafficRules = NodeTrafficRules.Create,
+            Host = new RtnetlinkHostNetwork(),
             Log = log,
         });
 

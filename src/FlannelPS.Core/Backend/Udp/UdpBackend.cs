@@ -10,6 +10,9 @@ namespace FlannelPS.Core.Backend.Udp;
 
 public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning? tuning = null) : IBackend
 {
+    public const string TypeName = "udp";
+    public const string DeviceName = "flannel0";
+
     /// <summary>IPv4 (20) + UDP (8) header bytes each packet gains on the underlay.</summary>
     public const int EncapOverhead = 28;
     public const string TunNamePattern = "flannel%d";
@@ -17,21 +20,48 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
     private readonly LinkConfigurator _links = links ?? new LinkConfigurator();
     private readonly UdpDatapathTuning _tuning = tuning ?? UdpDatapathTuning.Default;
 
-    public string Type => "udp";
-    public bool RequiresRoot => true;
+    private BackendContext? _context;
+    private UdpBackendConfig _config = UdpBackendConfig.Default;
 
-    public LeaseAttrs CreateLeaseAttrs(ExternalInterface iface) => new(iface.ExtAddr);
+    public static BackendKind Kind(UdpDatapathTuning? tuning = null, IHostNetwork? host = null) =>
+        new(TypeName, json => Describe(UdpBackendConfig.Parse(json)), () => new UdpBackend(tuning: tuning));
+
+    public static BackendDescription Describe(UdpBackendConfig config) => new()
+    {
+        Type = TypeName,
+        RequiresRoot = true,
+        NeedsTun = true,
+        Device = DeviceName,
+        EncapOverhead = EncapOverhead,
+        PeerRoutes = PeerRouteStyle.NetworkThroughDevice,
+        UdpPort = config.Port,
+        ConfigKeys = ["Port"],
+    };
+
+    public BackendDescription Description => Describe(_config);
+
+    /// <summary>The udp lease carries only the PublicIP; nothing is created before it.</summary>
+    public Task<LeaseAttrs> PrepareAsync(BackendContext context, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _config = UdpBackendConfig.Parse(context.Config.BackendJson);
+        HostPrerequisites.EnsureRootAndTun(TypeName);
+        _context = context;
+        return Task.FromResult(new LeaseAttrs(context.Interface.ExtAddr));
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     /// <summary>
     /// Creates flannel0 and the forwarding threads. Runs synchronously on the calling thread (the
     /// returned task is already complete), so the TUN, socket and routes belong to that thread's
     /// network namespace.
     /// </summary>
-    public Task<IBackendNetwork> StartNetworkAsync(BackendNetworkContext context, CancellationToken cancellationToken)
+    public Task<IBackendNetwork> StartAsync(Lease lease, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        HostPrerequisites.EnsureRootAndTun(Type);
-        var config = UdpBackendConfig.Parse(context.Config.BackendJson);
+        var context = _context ?? throw new InvalidOperationException("StartAsync before PrepareAsync");
+        var config = _config;
         var log = context.Log;
 
         var plan = LanePlan.For(CpuAffinity.AllowedCpus(), _tuning.CpuLanes);
@@ -47,26 +77,25 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
         }
         try
         {
-            return Task.FromResult<IBackendNetwork>(Start(context, config, plan, programs, cancellationToken));
+            return Task.FromResult<IBackendNetwork>(Start(context, lease, config, plan, programs, cancellationToken));
         }
         catch (SteeringUnavailableException e)
         {
             // Loaded but not attachable (a kernel before 4.16 has no TUN steering): everything was
             // undone, so start again the way flannel's proxy runs, on one thread.
             WarnNoCpuLanes(e.Message);
-            return Task.FromResult<IBackendNetwork>(Start(context, config, LanePlan.MainLaneOnly, null, cancellationToken));
+            return Task.FromResult<IBackendNetwork>(Start(context, lease, config, LanePlan.MainLaneOnly, null, cancellationToken));
         }
 
         void WarnNoCpuLanes(string? why) => log.Warning($"udp backend: no CPU lanes ({why}); one forwarding thread carries all traffic");
     }
 
     /// <summary>Sets up flannel0, its route and the socket(s) for <paramref name="plan"/>, and starts the forwarder; all or nothing.</summary>
-    private UdpNetwork Start(BackendNetworkContext context, UdpBackendConfig config, LanePlan plan, CpuSteeringPrograms? programs,
+    private UdpNetwork Start(BackendContext context, Lease lease, UdpBackendConfig config, LanePlan plan, CpuSteeringPrograms? programs,
         CancellationToken cancellationToken)
     {
         var log = context.Log;
         var iface = context.Interface;
-        var lease = context.Lease;
         var network = context.Config.Network;
         int mtu = iface.Mtu - EncapOverhead;
         UdpEndpoint[] sockets = [];

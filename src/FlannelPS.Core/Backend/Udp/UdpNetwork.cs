@@ -2,6 +2,7 @@
 // (no thread restart) and undoes the host setup on dispose.
 using FlannelPS.Core.Datapath;
 using FlannelPS.Core.Diagnostics;
+using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Subnet;
@@ -34,6 +35,13 @@ public sealed class UdpNetwork : IBackendNetwork
     public string TunName => _forwarder.TunName;
     public RouteTable Routes => _forwarder.Routes;
     public Task Completion => _forwarder.Completion;
+
+    /// <summary>The forwarding threads run on their own; this waits for them to fail or for the token.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await _forwarder.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        throw new FlannelException("FlannelDatapathStopped", FlannelErrorCategory.InvalidOperation, "the udp datapath stopped unexpectedly", TunName);
+    }
     internal UdpForwarder Forwarder => _forwarder;
 
     public void HandleEvents(IReadOnlyList<LeaseEvent> events)
