@@ -6,7 +6,6 @@
 // send rewrites pointers and lengths in its set; the receive set points at its batch once.
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using FlannelPS.Core.Datapath;
 using Tmds.Linux;
 using static FlannelPS.Core.Interop.NativeMethods;
 

@@ -4,7 +4,7 @@
 // a lone send (sendto) and a batch send (sendmmsg) must both deliver exactly the slot's bytes.
 using System.Net;
 using System.Net.Sockets;
-using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Interop;
 using FlannelPS.Core.Tests.Fakes;
 

@@ -1,6 +1,6 @@
 // A running udp backend network: applies peer lease events to the forwarder's route table live
 // (no thread restart) and undoes the host setup on dispose.
-using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;

@@ -1,6 +1,6 @@
 // An independent RFC 1071 checksum for the tests (not the product's): sums 16-bit words as ints
 // and folds at the end; a correct header/message sums to 0.
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 internal static class Checksum
 {

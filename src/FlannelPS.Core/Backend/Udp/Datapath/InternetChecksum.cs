@@ -1,5 +1,5 @@
 // RFC 1071 Internet checksum (one's-complement sum of 16-bit words) for IPv4 and ICMP headers.
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public static class InternetChecksum
 {

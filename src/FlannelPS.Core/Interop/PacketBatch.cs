@@ -4,7 +4,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Interop;
 
 public sealed unsafe class PacketBatch
 {

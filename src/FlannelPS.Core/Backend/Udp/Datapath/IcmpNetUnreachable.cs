@@ -3,7 +3,7 @@
 using System.Buffers.Binary;
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public static class IcmpNetUnreachable
 {

@@ -1,6 +1,6 @@
 // The counters of one forwarding lane. Each field has one writer, the lane's thread, so plain
 // increments suffice; the forwarder sums the lanes with Volatile reads and never takes a lock.
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 internal sealed class LaneCounters
 {

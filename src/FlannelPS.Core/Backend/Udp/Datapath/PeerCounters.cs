@@ -1,6 +1,6 @@
 // Per-peer traffic counters. Several lanes (threads) may count the same peer at once, so updates
 // are interlocked (uncontended: a few ns); readers use Volatile reads and never take a lock.
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public sealed class PeerCounters
 {

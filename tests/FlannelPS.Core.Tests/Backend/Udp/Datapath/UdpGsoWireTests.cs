@@ -10,7 +10,7 @@ using FlannelPS.Core.Net;
 using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Tests.Interop;
 
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed partial class UdpOverlayTests
 {

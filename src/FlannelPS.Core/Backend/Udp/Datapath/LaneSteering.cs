@@ -18,7 +18,7 @@
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Interop;
 
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 internal sealed class LaneSteering : IDisposable
 {

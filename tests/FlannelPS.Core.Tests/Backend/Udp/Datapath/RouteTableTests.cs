@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed class RouteTableTests
 {

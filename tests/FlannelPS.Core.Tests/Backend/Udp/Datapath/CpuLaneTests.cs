@@ -3,11 +3,11 @@
 // the main lane until it is quiet again. Part of the OverlayFixture collection.
 using System.Net;
 using System.Net.Sockets;
-using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Interop;
 using FlannelPS.Core.Tests.Fakes;
 
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed partial class UdpOverlayTests
 {

@@ -1,7 +1,7 @@
 // One route of the udp backend: a peer's lease subnet and the UDP endpoint that carries it.
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public sealed class PeerRoute(Ip4Net subnet, Ip4 publicIP, ushort port, PeerCounters counters)
 {

@@ -3,7 +3,7 @@
 // traffic. On a machine with two or more CPUs, lanes 1..N are CPU lanes: the kernel hands a packet
 // to lane 1 + (CPU it is running on) mod N, and that lane's thread is pinned to the CPUs that map to
 // it, so the wake-up that follows a packet lands on the CPU that queued it (see LaneSteering).
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public sealed class LanePlan
 {

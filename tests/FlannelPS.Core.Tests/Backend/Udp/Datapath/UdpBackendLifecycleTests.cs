@@ -2,7 +2,7 @@
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Config;
-using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
@@ -11,7 +11,7 @@ using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Tests.Fakes;
 using FlannelPS.Core.Tests.Interop;
 
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed class UdpBackendLifecycleTests
 {

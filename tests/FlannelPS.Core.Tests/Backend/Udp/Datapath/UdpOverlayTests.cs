@@ -5,12 +5,12 @@ using System.Net.Sockets;
 using System.Text.Json;
 using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Backend;
-using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Tests.Fakes;
 using FlannelPS.Core.Tests.Interop;
 using Xunit.Abstractions;
 
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper output) : IClassFixture<OverlayFixture>
 {

@@ -5,7 +5,7 @@ using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed class UdpBackendConfigTests
 {

@@ -10,7 +10,7 @@ using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Interop;
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 internal sealed class ForwardingLane : IDisposable
 {

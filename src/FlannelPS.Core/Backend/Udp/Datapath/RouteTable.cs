@@ -4,7 +4,7 @@
 // per distinct prefix length (normally one: every lease has SubnetLen), whatever the peer count.
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public sealed class RouteTable
 {

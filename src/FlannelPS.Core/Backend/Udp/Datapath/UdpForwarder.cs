@@ -9,7 +9,7 @@ using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Interop;
 using FlannelPS.Core.Net;
 
-namespace FlannelPS.Core.Datapath;
+namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public sealed class UdpForwarder : IDisposable
 {

@@ -1,6 +1,6 @@
-using FlannelPS.Core.Datapath;
+using FlannelPS.Core.Backend.Udp.Datapath;
 
-namespace FlannelPS.Core.Tests.Datapath;
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed class LanePlanTests
 {
