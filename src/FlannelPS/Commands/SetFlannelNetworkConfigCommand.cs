@@ -1,6 +1,7 @@
 // Set-FlannelNetworkConfig: writes <prefix>/config, validated first with flannel's rules, so an
 // invalid config is never written.
 using System.Management.Automation;
+using FlannelPS.Core.Backend;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Net;
@@ -49,6 +50,10 @@ public sealed class SetFlannelNetworkConfigCommand : EtcdCmdlet
     [ValidateRange(0, 16777215)]
     public int VNI { get; set; } = -1;
 
+    /// <summary>vxlan: route peers on the same L2 segment directly via their PublicIP, without encapsulation.</summary>
+    [Parameter(ParameterSetName = ParametersSet)]
+    public SwitchParameter DirectRouting { get; set; }
+
     /// <summary>The whole config as JSON, written as given after validation.</summary>
     [Parameter(Mandatory = true, ParameterSetName = JsonSet, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
@@ -66,6 +71,8 @@ public sealed class SetFlannelNetworkConfigCommand : EtcdCmdlet
         {
             var json = ParameterSetName == JsonSet ? Json.Trim() : BuildJson();
             var config = NetworkConfigParser.Parse(json); // throws with flannel's text; nothing written
+            if (BackendRegistry.Default.Kinds.Any(k => k.Type == config.BackendType))
+                BackendRegistry.Default.Describe(config); // the backend's own keys (VNI, Port, MTU…), same rule
             if (!Confirm($"{options.ConfigKey} at {options.EndpointList}", $"Set network config {json}")) return;
             await registry.PutNetworkConfigAsync(json, ct).ConfigureAwait(false);
             if (PassThru) Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
@@ -83,7 +90,8 @@ public sealed class SetFlannelNetworkConfigCommand : EtcdCmdlet
             ParseIp(SubnetMax, nameof(SubnetMax)),
             BackendType,
             MyInvocation.BoundParameters.ContainsKey(nameof(BackendPort)) ? BackendPort : null,
-            VNI >= 0 ? VNI : null);
+            VNI >= 0 ? VNI : null,
+            MyInvocation.BoundParameters.ContainsKey(nameof(DirectRouting)) ? DirectRouting.IsPresent : null);
     }
 
     private Ip4? ParseIp(string? text, string name) =>
