@@ -37,7 +37,8 @@ public sealed class FlannelNodeTests : IDisposable
     private static Ip4Net SubnetOtherThan(Ip4Net own, string first, string second) =>
         Ip4Net.Parse(own.ToString() == first ? second : first);
 
-    private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false, IBackend? backend = null, bool ownsRegistry = false)
+    private FlannelNode NewNode(string publicIp = "192.0.2.10", bool masq = false, IBackend? backend = null, bool ownsRegistry = false,
+        IHostNetwork? host = null, BackendRegistry? backends = null)
     {
         var iface = new ExternalInterface("eth0", 2, Ip4.Parse(publicIp), Ip4.Parse(publicIp), 1500);
         var node = new FlannelNode(
@@ -46,8 +47,9 @@ public sealed class FlannelNodeTests : IDisposable
             {
                 Registry = _registry,
                 OwnsRegistry = ownsRegistry,
-                Backends = new BackendRegistry().Add("alloc", () => backend ?? new AllocBackend()),
+                Backends = backends ?? new BackendRegistry().Add("alloc", () => backend ?? new AllocBackend()),
                 ResolveInterface = (_, _) => iface,
+                Host = host,
                 Log = _log,
             });
         node.EventRaised += e => { lock (_events) _events.Add(e); };
@@ -217,6 +219,28 @@ public sealed class FlannelNodeTests : IDisposable
                 return ValueTask.CompletedTask;
             }
         }
+    }
+
+    [Fact]
+    public async Task A_node_removes_what_another_backend_left_on_the_host_and_keeps_its_own()
+    {
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
+        var host = new RecordingHostNetwork();
+        host.Links.Add(new HostLink("eth0", true, 1500, []));
+        host.Links.Add(new HostLink("flannel.1", true, 1450, [], "vxlan"));
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.9.0/24"), "eth0", Ip4.Parse("192.0.2.12")));
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("0.0.0.0/0"), "eth0", Ip4.Parse("192.0.2.1")));
+        var backends = new BackendRegistry()
+            .Add(AllocBackend.Kind)
+            .Add(Core.Backend.Vxlan.VxlanBackend.Kind(host))
+            .Add(Core.Backend.HostGw.HostGwBackend.Kind(host));
+        var node = NewNode(host: host, backends: backends);
+        var (cts, run) = await StartReadyAsync(node);
+        using var stop = cts;
+        Assert.Null(host.GetLink("flannel.1"));
+        Assert.Equal(["default via 192.0.2.1 dev eth0"], host.Routes.Select(r => r.ToString()));
+        cts.Cancel();
+        await run;
     }
 
     [Fact]
