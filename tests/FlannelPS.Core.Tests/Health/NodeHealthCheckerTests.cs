@@ -312,6 +312,42 @@ public sealed class NodeHealthCheckerTests : IDisposable
         Assert.Contains(NetworkConfigNotFoundException.Text, One(results, "NetworkConfig").Message);
     }
 
+    /// <summary>Turns the healthy udp node into a healthy vxlan node with one vxlan peer (A) and one udp peer (B).</summary>
+    private void MakeVxlanNode()
+    {
+        _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}", default).Wait();
+        var mac = MacAddress.Parse("0a:11:22:33:44:55");
+        _registry.PutRaw(PeerA, new LeaseAttrs(Ip4.Parse("192.0.2.12"), "vxlan", Core.Backend.Vxlan.VxlanLeaseData.Format(1, mac)), TimeSpan.FromHours(24));
+        WriteEnv("FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET=10.0.5.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+        _host.Links[2] = new HostLink("flannel.1", true, 1450, [new HostAddress(Ip4.Parse("10.0.5.0"), 32)], "vxlan");
+        _host.Routes.RemoveAt(1);
+        _host.Routes.Add(new HostRoute(PeerA, "flannel.1", PeerA.Address) { OnLink = true });
+        _host.Neighbours.Add(new HostNeighbour("flannel.1", PeerA.Address, mac));
+        _host.Fdb.Add(new HostFdbEntry("flannel.1", mac, Ip4.Parse("192.0.2.12")));
+    }
+
+    [Fact]
+    public async Task Healthy_vxlan_node_passes_and_a_peer_of_another_backend_is_skipped()
+    {
+        MakeVxlanNode();
+        var results = await Run();
+        Assert.DoesNotContain(results, r => r.Status == HealthStatus.Fail);
+        Assert.Equal(HealthStatus.Pass, One(results, "PeerRoute", "10.0.9.0/24").Status);
+        Assert.Equal(HealthStatus.Skip, One(results, "PeerRoute", "10.0.42.0/24").Status);
+        Assert.Equal(HealthStatus.Skip, One(results, "NetworkRoute").Status);
+        Assert.Contains("1450 = FLANNEL_MTU = eth0 MTU 1500 − 50", One(results, "DeviceMtu").Message);
+    }
+
+    [Fact]
+    public async Task A_vxlan_peer_without_its_fdb_entry_fails_naming_it()
+    {
+        MakeVxlanNode();
+        _host.Fdb.Clear();
+        var results = await Run();
+        OnlyFailure(results, "PeerRoute", "10.0.9.0/24");
+        Assert.Contains("missing '0a:11:22:33:44:55 dst 192.0.2.12 dev flannel.1 self permanent'", One(results, "PeerRoute", "10.0.9.0/24").Message);
+    }
+
     [Fact]
     public async Task Alloc_backend_has_no_datapath_to_check()
     {
