@@ -14,6 +14,9 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
     /// <summary>sendmsg calls that carried the last Apply's changes (after its one link dump that maps names to indexes).</summary>
     internal int LastApplySendCalls { get; private set; }
 
+    /// <summary>Caps the messages per sendmsg below what the socket buffers allow (tests of the chunked path an unprivileged socket takes).</summary>
+    internal int MaxMessagesPerSend { get; init; } = int.MaxValue;
+
     public IReadOnlyList<HostLink> GetLinks()
     {
         using var s = NetlinkSocket.OpenRoute();
@@ -154,7 +157,7 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
         var sendsBefore = s.SendCalls;
         if (sent.Count > 0)
         {
-            var acks = s.Exchange(w);
+            var acks = s.Exchange(w, MaxMessagesPerSend);
             for (int k = 0; k < sent.Count; k++)
             {
                 var c = changes[sent[k]];
