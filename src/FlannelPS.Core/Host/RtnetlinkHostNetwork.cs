@@ -148,7 +148,10 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
             var index = 0;
             if (c.Entry.Device is { } dev && !indexes.TryGetValue(dev, out index))
             {
-                results[i] = new HostChangeResult(c, Errno.ENODEV, $"{Errno.NameAndText(Errno.ENODEV)}: no link named '{dev}'");
+                results[i] = new HostChangeResult(c, Errno.ENODEV, $"{Errno.NameAndText(Errno.ENODEV)}: no link named '{dev}'")
+                {
+                    Operation = RtnetlinkMessages.MessageName(RtnetlinkMessages.TypeOf(c)),
+                };
                 continue;
             }
             RtnetlinkMessages.Entry(w, c, index, s.NextSequence());
@@ -161,7 +164,10 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
             for (int k = 0; k < sent.Count; k++)
             {
                 var c = changes[sent[k]];
-                results[sent[k]] = new HostChangeResult(c, acks[k].Errno, acks[k].Succeeded ? null : acks[k].Describe());
+                results[sent[k]] = new HostChangeResult(c, acks[k].Errno, acks[k].Succeeded ? null : acks[k].Describe())
+                {
+                    Operation = RtnetlinkMessages.MessageName(RtnetlinkMessages.TypeOf(c)),
+                };
             }
         }
         LastApplySendCalls = s.SendCalls - sendsBefore;

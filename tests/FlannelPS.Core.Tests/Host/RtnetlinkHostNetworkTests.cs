@@ -161,8 +161,8 @@ public sealed class RtnetlinkHostNetworkTests : IDisposable
         Assert.Contains("nosuch0", results[2].Error);
 
         var ex = Assert.Throws<HostNetworkException>(() => On(h => h.ApplyOrThrow([HostChange.Add(route)])));
-        Assert.Contains("10.0.9.0/24 via 198.51.100.1 dev eth0", ex.Message);
-        Assert.Contains("ENETUNREACH (Network is unreachable)", ex.Message);
+        Assert.StartsWith("RTM_NEWROUTE 10.0.9.0/24 via 198.51.100.1 dev eth0: ENETUNREACH (Network is unreachable)", ex.Message);
+        Assert.Equal(101, ex.Errno);
         Assert.Empty(Json("ip", "route", "show", "10.0.9.0/24").EnumerateArray());
     }
 

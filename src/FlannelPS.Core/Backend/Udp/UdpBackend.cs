@@ -114,5 +114,5 @@ public sealed class UdpBackend(IHostNetwork? host = null, UdpDatapathTuning? tun
     internal static HostRoute NetworkRoute(Net.Ip4Net network, string tunName) => new(network, tunName, null);
 
     private static HostNetworkException Failed(HostChangeResult r) =>
-        new("RTM_NEWROUTE", r.Change.Entry.ToString()!, r.Errno, r.Error ?? $"errno {r.Errno}");
+        new(r.Operation ?? "add route", r.Change.Entry.ToString()!, r.Errno, r.Error ?? $"errno {r.Errno}");
 }
