@@ -1,7 +1,7 @@
 // Gives the Docker bridge (docker0) flannel's subnet address and MTU before Docker starts, so the
 // existing bridge matches --bip and Docker does not refuse to start (the seed's manual step).
-// Reads state with `ip -j -d` and the parser the node checks use (no -4: it hides a link that has no
-// IPv4 address), changes it with `ip`; idempotent: a matching bridge is left alone.
+// Reads and changes the bridge through the host seam (rtnetlink); idempotent: a matching bridge is
+// left alone. Each planned change is shown as the `ip` command that would do the same, for -WhatIf.
 using System.Globalization;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;
@@ -30,10 +30,31 @@ public sealed record BridgeTarget(Ip4 Address, int PrefixLength, int Mtu)
     }
 }
 
-/// <summary>One ip invocation of a plan, with a readable description for -WhatIf.</summary>
-public sealed record BridgeChange(string Description, IReadOnlyList<string> IpArguments)
+public enum BridgeChangeKind { CreateBridge, DeleteAddress, AddAddress, SetMtu, SetUp }
+
+/// <summary>One change of a plan, with a readable description; ToString spells it as the equivalent `ip` command.</summary>
+public sealed record BridgeChange(string Description, BridgeChangeKind Kind, string Name, HostAddress? Address = null, int Mtu = 0)
 {
-    public override string ToString() => "ip " + string.Join(' ', IpArguments);
+    public override string ToString() => Kind switch
+    {
+        BridgeChangeKind.CreateBridge => $"ip link add name {Name} type bridge",
+        BridgeChangeKind.DeleteAddress => $"ip addr del {Address} dev {Name}",
+        BridgeChangeKind.AddAddress => $"ip addr add {Address} dev {Name}",
+        BridgeChangeKind.SetMtu => $"ip link set dev {Name} mtu {Mtu.ToString(CultureInfo.InvariantCulture)}",
+        _ => $"ip link set dev {Name} up",
+    };
+
+    internal void ApplyTo(IHostNetwork host)
+    {
+        switch (Kind)
+        {
+            case BridgeChangeKind.CreateBridge: host.AddBridge(Name); break;
+            case BridgeChangeKind.DeleteAddress: host.DeleteAddress(Name, Address!.Value); break;
+            case BridgeChangeKind.AddAddress: host.AddAddress(Name, Address!.Value); break;
+            case BridgeChangeKind.SetMtu: host.SetMtu(Name, Mtu); break;
+            default: host.SetUp(Name); break;
+        }
+    }
 }
 
 /// <summary>What it takes to bring a bridge to its target; empty Changes when it already matches.</summary>
@@ -53,53 +74,79 @@ public sealed class DockerBridge
 {
     public const string DefaultName = "docker0";
 
-    private readonly ICommandRunner _runner;
+    private readonly IHostNetwork _host;
     private readonly string? _netns;
 
-    /// <param name="runner">Runs `ip`.</param>
-    /// <param name="netns">When set, every command runs as `ip -n NETNS ...` (tests, harnesses).</param>
-    public DockerBridge(ICommandRunner? runner = null, string? netns = null)
+    /// <param name="host">The host seam; rtnetlink by default.</param>
+    /// <param name="netns">When set, the bridge is read and changed inside this named network namespace (tests, harnesses).</param>
+    public DockerBridge(IHostNetwork? host = null, string? netns = null)
     {
-        _runner = runner ?? ProcessCommandRunner.Default;
+        _host = host ?? new RtnetlinkHostNetwork();
         _netns = netns;
     }
 
     /// <summary>Reads the bridge's state and plans the changes that bring it to <paramref name="target"/>.</summary>
-    public async Task<BridgePlan> PlanAsync(string name, BridgeTarget target, CancellationToken cancellationToken)
+    public Task<BridgePlan> PlanAsync(string name, BridgeTarget target, CancellationToken cancellationToken)
     {
         ValidateName(name);
-        var state = await ReadStateAsync(name, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(InNamespace(() => Plan(name, target)));
+    }
+
+    private BridgePlan Plan(string name, BridgeTarget target)
+    {
+        HostLink? state;
+        try
+        {
+            state = _host.GetLink(name);
+        }
+        catch (HostNetworkException e)
+        {
+            throw new FlannelException("FlannelBridgeChangeFailed", FlannelErrorCategory.InvalidOperation,
+                $"Could not read interface '{name}': {e.Message}", name, e);
+        }
         var plan = new List<BridgeChange>();
         var creates = state is null;
         if (state is null)
         {
-            plan.Add(new($"create bridge {name}", ["link", "add", "name", name, "type", "bridge"]));
-            state = new LinkState("bridge", 1500, false, []);
+            plan.Add(new($"create bridge {name}", BridgeChangeKind.CreateBridge, name));
+            state = new HostLink(name, false, 1500, [], "bridge");
         }
         else if (state.Kind != "bridge")
         {
             throw new FlannelException("FlannelNotABridge", FlannelErrorCategory.InvalidOperation,
                 $"Interface '{name}' exists but is a '{state.Kind ?? "plain"}' device, not a bridge. Use -Bridge to name another interface or delete this one.", name);
         }
-        var want = target.Cidr;
+        var want = new HostAddress(target.Address, target.PrefixLength);
         foreach (var old in state.Addresses)
-            if (old != want) plan.Add(new($"remove old address {old} from {name}", ["addr", "del", old, "dev", name]));
-        if (!state.Addresses.Contains(want)) plan.Add(new($"add address {want} to {name}", ["addr", "add", want, "dev", name]));
+            if (old != want) plan.Add(new($"remove old address {old} from {name}", BridgeChangeKind.DeleteAddress, name, old));
+        if (!state.Addresses.Contains(want)) plan.Add(new($"add address {want} to {name}", BridgeChangeKind.AddAddress, name, want));
         if (state.Mtu != target.Mtu)
-            plan.Add(new($"set MTU of {name} to {target.Mtu.ToString(CultureInfo.InvariantCulture)}", ["link", "set", "dev", name, "mtu", target.Mtu.ToString(CultureInfo.InvariantCulture)]));
-        if (!state.Up) plan.Add(new($"set {name} up", ["link", "set", "dev", name, "up"]));
+            plan.Add(new($"set MTU of {name} to {target.Mtu.ToString(CultureInfo.InvariantCulture)}", BridgeChangeKind.SetMtu, name, Mtu: target.Mtu));
+        if (!state.IsUp) plan.Add(new($"set {name} up", BridgeChangeKind.SetUp, name));
         return new BridgePlan(name, target, creates, plan);
     }
 
-    public async Task ApplyAsync(BridgePlan plan, CancellationToken cancellationToken)
+    public Task ApplyAsync(BridgePlan plan, CancellationToken cancellationToken)
     {
-        foreach (var change in plan.Changes)
+        cancellationToken.ThrowIfCancellationRequested();
+        InNamespace(() =>
         {
-            var r = await IpAsync(change.IpArguments, cancellationToken).ConfigureAwait(false);
-            if (!r.Succeeded)
-                throw new FlannelException("FlannelBridgeChangeFailed", FlannelErrorCategory.InvalidOperation,
-                    $"Could not {change.Description}: `{change}` failed: {r.StdErr.Trim()}", change.ToString());
-        }
+            foreach (var change in plan.Changes)
+            {
+                try
+                {
+                    change.ApplyTo(_host);
+                }
+                catch (HostNetworkException e)
+                {
+                    throw new FlannelException("FlannelBridgeChangeFailed", FlannelErrorCategory.InvalidOperation,
+                        $"Could not {change.Description} ({change}): {e.Message}", change.ToString(), e);
+                }
+            }
+            return 0;
+        });
+        return Task.CompletedTask;
     }
 
     /// <summary>Plans and applies in one step; returns what was done.</summary>
@@ -110,23 +157,7 @@ public sealed class DockerBridge
         return plan.ToResult();
     }
 
-    private sealed record LinkState(string? Kind, int Mtu, bool Up, IReadOnlyList<string> Addresses);
-
-    private async Task<LinkState?> ReadStateAsync(string name, CancellationToken cancellationToken)
-    {
-        var r = await IpAsync(["-j", "-d", "addr", "show", "dev", name], cancellationToken).ConfigureAwait(false);
-        if (!r.Succeeded)
-        {
-            if (r.StdErr.Contains("does not exist", StringComparison.Ordinal)) return null;
-            throw new FlannelException("FlannelBridgeChangeFailed", FlannelErrorCategory.InvalidOperation,
-                $"Could not read interface '{name}': {r.StdErr.Trim()}", name);
-        }
-        var link = IpJsonHostNetwork.ParseLinks(r.StdOut).FirstOrDefault();
-        return link is null ? null : new LinkState(link.Kind, link.Mtu, link.IsUp, link.Addresses.Select(a => a.ToString()).ToList());
-    }
-
-    private Task<CommandResult> IpAsync(IReadOnlyList<string> args, CancellationToken cancellationToken) =>
-        _runner.RunAsync("ip", _netns is null ? args : ["-n", _netns, .. args], cancellationToken);
+    private T InNamespace<T>(Func<T> work) => _netns is null ? work() : Interop.NetworkNamespace.Run(_netns, work);
 
     private static void ValidateName(string name)
     {

@@ -9,7 +9,7 @@ public sealed record FlannelDockerBridge
     public required int Mtu { get; init; }
     /// <summary>The bridge did not exist and was created.</summary>
     public bool Created { get; init; }
-    /// <summary>The ip commands run, in order; empty when the bridge already matched.</summary>
+    /// <summary>The changes made, in order, each spelled as the equivalent ip command; empty when the bridge already matched.</summary>
     public required IReadOnlyList<string> Changes { get; init; }
     public bool Changed => Changes.Count > 0;
 }

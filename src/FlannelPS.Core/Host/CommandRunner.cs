@@ -1,4 +1,4 @@
-// How the Docker and service steps run external tools (ip, systemctl), through ChildProcess. An
+// How the service steps run external tools (systemctl), through ChildProcess. An
 // interface so tests can record the commands instead of running them.
 using FlannelPS.Core.Errors;
 

@@ -23,9 +23,12 @@ public sealed record HostChange(HostChangeKind Kind, HostEntry Entry)
 }
 
 /// <param name="Errno">0 on success, else the kernel's errno for this change.</param>
-/// <param name="Error">The errno's name and text ("EEXIST: File exists"), null on success.</param>
+/// <param name="Error">The errno's name and text ("EEXIST (File exists)"), null on success.</param>
 public sealed record HostChangeResult(HostChange Change, int Errno, string? Error = null)
 {
+    /// <summary>The request the change went as ("RTM_NEWROUTE"), when the implementation knows it; errors name it.</summary>
+    public string? Operation { get; init; }
+
     public bool Succeeded => Errno == 0;
 
     /// <summary>Absent already (ENOENT, ESRCH): what a delete of something gone reports.</summary>

@@ -10,6 +10,6 @@ public static class HostNetworkExtensions
         if (failed.Count == 0) return;
         var first = failed[0];
         var more = failed.Count > 1 ? $" (and {failed.Count - 1} more of {changes.Count})" : "";
-        throw new HostNetworkException(first.Change.Kind.ToString().ToLowerInvariant(), first.Change.Entry + more, first.Errno, first.Error ?? $"errno {first.Errno}");
+        throw new HostNetworkException(first.Operation ?? first.Change.Kind.ToString().ToLowerInvariant(), first.Change.Entry + more, first.Errno, first.Error ?? $"errno {first.Errno}");
     }
 }

@@ -14,6 +14,9 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
     /// <summary>sendmsg calls that carried the last Apply's changes (after its one link dump that maps names to indexes).</summary>
     internal int LastApplySendCalls { get; private set; }
 
+    /// <summary>Caps the messages per sendmsg below what the socket buffers allow (tests of the chunked path an unprivileged socket takes).</summary>
+    internal int MaxMessagesPerSend { get; init; } = int.MaxValue;
+
     public IReadOnlyList<HostLink> GetLinks()
     {
         using var s = NetlinkSocket.OpenRoute();
@@ -145,7 +148,10 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
             var index = 0;
             if (c.Entry.Device is { } dev && !indexes.TryGetValue(dev, out index))
             {
-                results[i] = new HostChangeResult(c, Errno.ENODEV, $"{Errno.NameAndText(Errno.ENODEV)}: no link named '{dev}'");
+                results[i] = new HostChangeResult(c, Errno.ENODEV, $"{Errno.NameAndText(Errno.ENODEV)}: no link named '{dev}'")
+                {
+                    Operation = RtnetlinkMessages.MessageName(RtnetlinkMessages.TypeOf(c)),
+                };
                 continue;
             }
             RtnetlinkMessages.Entry(w, c, index, s.NextSequence());
@@ -154,11 +160,14 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
         var sendsBefore = s.SendCalls;
         if (sent.Count > 0)
         {
-            var acks = s.Exchange(w);
+            var acks = s.Exchange(w, MaxMessagesPerSend);
             for (int k = 0; k < sent.Count; k++)
             {
                 var c = changes[sent[k]];
-                results[sent[k]] = new HostChangeResult(c, acks[k].Errno, acks[k].Succeeded ? null : acks[k].Describe());
+                results[sent[k]] = new HostChangeResult(c, acks[k].Errno, acks[k].Succeeded ? null : acks[k].Describe())
+                {
+                    Operation = RtnetlinkMessages.MessageName(RtnetlinkMessages.TypeOf(c)),
+                };
             }
         }
         LastApplySendCalls = s.SendCalls - sendsBefore;

@@ -90,7 +90,7 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
         var healthy = true;
         RunAsync(async ct =>
         {
-            var checker = new NodeHealthChecker(registry, new IpJsonHostNetwork(), new ProcessIptablesRunner(), new SystemPinger());
+            var checker = new NodeHealthChecker(registry, new RtnetlinkHostNetwork(), new ProcessIptablesRunner(), new SystemPinger());
             await foreach (var result in checker.RunAsync(options, ct).ConfigureAwait(false))
             {
                 if (result.Status == HealthStatus.Fail) healthy = false;

@@ -5,7 +5,7 @@ using FlannelPS.Core.Net;
 
 namespace FlannelPS.Core.Tests.Docker;
 
-// Real bridges in a namespace this test creates (never the root namespace), driven through `ip -n`.
+// Real bridges in a namespace this test creates (never the root namespace), changed over rtnetlink from a thread inside it.
 public sealed class DockerBridgeTests : IDisposable
 {
     private readonly string _ns = $"fpdk-{Environment.GetEnvironmentVariable("FLANNELPS_TEST_RUNID") ?? Environment.ProcessId.ToString()}-br{Guid.NewGuid().ToString("N")[..6]}";

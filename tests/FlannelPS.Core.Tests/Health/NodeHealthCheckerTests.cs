@@ -391,34 +391,20 @@ public sealed class NodeDatapathTests
     }
 }
 
-public sealed class IpJsonHostNetworkTests
+public sealed class RouteLookupTests
 {
     [Fact]
-    public void Parses_links_with_flags_mtu_and_ipv4_addresses()
+    public void Finds_the_longest_prefix_among_routes_of_every_kind()
     {
-        const string json = """
-            [{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
-             {"ifindex":4,"ifname":"flannel0","flags":["POINTOPOINT","NOARP","UP","LOWER_UP"],"mtu":1472,"operstate":"UNKNOWN","addr_info":[{"family":"inet","local":"10.0.5.0","prefixlen":32},{"family":"inet6","local":"fe80::1","prefixlen":64}]},
-             {"ifindex":5,"ifname":"eth1","flags":["BROADCAST","MULTICAST"],"mtu":1500,"addr_info":[]}]
-            """;
-        var links = IpJsonHostNetwork.ParseLinks(json);
-        Assert.Equal(["lo", "flannel0", "eth1"], links.Select(l => l.Name));
-        Assert.True(links[1].IsUp);
-        Assert.Equal(1472, links[1].Mtu);
-        Assert.Equal("10.0.5.0/32", Assert.Single(links[1].Addresses).ToString());
-        Assert.False(links[2].IsUp);
-    }
-
-    [Fact]
-    public void Parses_routes_of_every_kind_and_finds_the_longest_prefix()
-    {
-        const string json = """
-            [{"dst":"default","gateway":"192.0.2.1","dev":"eth0","flags":[]},{"dst":"10.0.0.0/16","dev":"flannel0","scope":"link","flags":[]},
-             {"type":"blackhole","dst":"10.0.5.0/24","flags":[]},{"dst":"10.0.7.0/24","gateway":"10.0.7.0","dev":"flannel.1","flags":["onlink"]},
-             {"dst":"192.0.2.9","dev":"eth0","flags":[]}]
-            """;
-        var routes = IpJsonHostNetwork.ParseRoutes(json);
-        Assert.Equal(["default via 192.0.2.1 dev eth0", "10.0.0.0/16 dev flannel0", "blackhole 10.0.5.0/24", "10.0.7.0/24 via 10.0.7.0 dev flannel.1", "192.0.2.9/32 dev eth0"],
+        HostRoute[] routes =
+        [
+            new(Ip4Net.Parse("0.0.0.0/0"), "eth0", Ip4.Parse("192.0.2.1")),
+            new(Ip4Net.Parse("10.0.0.0/16"), "flannel0", null),
+            new(Ip4Net.Parse("10.0.5.0/24"), null, null, "blackhole"),
+            new(Ip4Net.Parse("10.0.7.0/24"), "flannel.1", Ip4.Parse("10.0.7.0")) { OnLink = true },
+            new(Ip4Net.Parse("192.0.2.9/32"), "eth0", null),
+        ];
+        Assert.Equal(["default via 192.0.2.1 dev eth0", "10.0.0.0/16 dev flannel0", "blackhole 10.0.5.0/24", "10.0.7.0/24 via 10.0.7.0 dev flannel.1 onlink", "192.0.2.9/32 dev eth0"],
             routes.Select(r => r.ToString()));
         Assert.Equal("10.0.0.0/16 dev flannel0", RouteLookup.Find(routes, Ip4.Parse("10.0.9.3"))!.ToString());
         Assert.Equal("blackhole 10.0.5.0/24", RouteLookup.Find(routes, Ip4.Parse("10.0.5.3"))!.ToString());

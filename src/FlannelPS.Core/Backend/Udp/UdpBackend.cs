@@ -8,7 +8,7 @@ using FlannelPS.Core.Subnet;
 
 namespace FlannelPS.Core.Backend.Udp;
 
-public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning? tuning = null) : IBackend
+public sealed class UdpBackend(IHostNetwork? host = null, UdpDatapathTuning? tuning = null) : IBackend
 {
     public const string TypeName = "udp";
     public const string DeviceName = "flannel0";
@@ -17,7 +17,7 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
     public const int EncapOverhead = 28;
     public const string TunNamePattern = "flannel%d";
 
-    private readonly LinkConfigurator _links = links ?? new LinkConfigurator();
+    private readonly IHostNetwork _host = host ?? new RtnetlinkHostNetwork();
     private readonly UdpDatapathTuning _tuning = tuning ?? UdpDatapathTuning.Default;
 
     private BackendContext? _context;
@@ -109,18 +109,21 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
                 [UdpForwarder.MainLaneBatch, .. Enumerable.Repeat(UdpForwarder.CpuLaneBatch, plan.CpuLanes)]);
             queues = TunDevice.OpenQueues(TunNamePattern, plan.Queues);
             tunName = queues[0].Name;
-            LinkConfigurator.DisableIpv6(tunName);
-            _links.SetMtu(tunName, mtu);
-            _links.AddAddress(tunName, lease.Subnet.Address, 32);
-            _links.SetUp(tunName);
-            routeAdded = _links.AddRoute(network, tunName);
+            LinkSysctl.DisableIpv6(tunName);
+            _host.SetMtu(tunName, mtu);
+            _host.AddAddress(tunName, new HostAddress(lease.Subnet.Address, 32));
+            _host.SetUp(tunName);
+            // An identical route already there (EEXIST) is fine, as flannel has it; it is then not ours to remove.
+            var route = _host.Apply([HostChange.Add(NetworkRoute(network, tunName))])[0];
+            if (!route.Succeeded && !route.IsExists) throw Failed(route);
+            routeAdded = route.Succeeded;
             cancellationToken.ThrowIfCancellationRequested();
 
             forwarder = new UdpForwarder(queues, sockets, plan, programs, new RouteTable(), lease.Subnet.Address, mtu, log,
                 statsInterval: _tuning.StatsInterval, slice: _tuning.Slice);
             forwarder.Start();
             log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}; {plan}");
-            return new UdpNetwork(forwarder, _links, lease, network, routeAdded, (ushort)config.Port, log);
+            return new UdpNetwork(forwarder, _host, lease, network, routeAdded, (ushort)config.Port, log);
         }
         catch
         {
@@ -131,8 +134,14 @@ public sealed class UdpBackend(LinkConfigurator? links = null, UdpDatapathTuning
                 foreach (var s in sockets) s.Dispose();
                 programs?.Dispose();
             }
-            if (routeAdded && tunName is not null) _links.DeleteRoute(network, tunName);
+            if (routeAdded && tunName is not null) _host.Apply([HostChange.Delete(NetworkRoute(network, tunName))]);
             throw;
         }
     }
+
+    /// <summary>The route that sends the whole overlay Network into flannel0: `NETWORK dev flannel0`.</summary>
+    internal static HostRoute NetworkRoute(Net.Ip4Net network, string tunName) => new(network, tunName, null);
+
+    private static HostNetworkException Failed(HostChangeResult r) =>
+        new(r.Operation ?? "add route", r.Change.Entry.ToString()!, r.Errno, r.Error ?? $"errno {r.Errno}");
 }

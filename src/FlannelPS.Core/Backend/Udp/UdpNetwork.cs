@@ -12,16 +12,16 @@ namespace FlannelPS.Core.Backend.Udp;
 public sealed class UdpNetwork : IBackendNetwork
 {
     private readonly UdpForwarder _forwarder;
-    private readonly LinkConfigurator _links;
+    private readonly IHostNetwork _host;
     private readonly Ip4Net _network;
     private readonly bool _routeAdded;
     private readonly ILog _log;
     private int _disposed;
 
-    internal UdpNetwork(UdpForwarder forwarder, LinkConfigurator links, Lease lease, Ip4Net network, bool routeAdded, ushort port, ILog log)
+    internal UdpNetwork(UdpForwarder forwarder, IHostNetwork host, Lease lease, Ip4Net network, bool routeAdded, ushort port, ILog log)
     {
         _forwarder = forwarder;
-        _links = links;
+        _host = host;
         Lease = lease;
         _network = network;
         _routeAdded = routeAdded;
@@ -73,7 +73,7 @@ public sealed class UdpNetwork : IBackendNetwork
         var name = _forwarder.TunName;
         _forwarder.Dispose();
         // The kernel drops routes through a device when it goes away; delete explicitly in case it did not.
-        if (_routeAdded) _links.DeleteRoute(_network, name);
+        if (_routeAdded) _host.Apply([HostChange.Delete(UdpBackend.NetworkRoute(_network, name))]);
         return ValueTask.CompletedTask;
     }
 }

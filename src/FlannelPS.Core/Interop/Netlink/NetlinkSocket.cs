@@ -133,13 +133,14 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
     /// failed message does not stop the ones after it. Acks the kernel could not queue (ENOBUFS) are
     /// reported as ENOBUFS for their messages.
     /// </summary>
-    public NetlinkAck[] Exchange(NetlinkWriter train)
+    /// <param name="maxMessagesPerSend">A lower cap than the buffers allow (tests of the chunked path).</param>
+    public NetlinkAck[] Exchange(NetlinkWriter train, int maxMessagesPerSend = int.MaxValue)
     {
         var n = train.MessageCount;
         var acks = new NetlinkAck?[n];
         var index = new Dictionary<uint, int>(n);
         for (int i = 0; i < n; i++) index[train.Sequence(i)] = i;
-        var maxMessages = Math.Max(1, ReceiveBufferBytes / AckBudgetBytes);
+        var maxMessages = Math.Clamp(ReceiveBufferBytes / AckBudgetBytes, 1, Math.Max(1, maxMessagesPerSend));
         var maxBytes = Math.Max(4096, SendBufferBytes - 1024);
         var written = train.Written;
         int first = 0;

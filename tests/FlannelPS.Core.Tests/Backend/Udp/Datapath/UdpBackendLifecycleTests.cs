@@ -4,7 +4,6 @@ using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Diagnostics;
-using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Subnet;
@@ -128,25 +127,36 @@ public sealed class UdpBackendLifecycleTests
     {
         using var ns = Host("fail");
         using var t = new NetnsThread(ns.Name);
-        // An `ip` that works for everything but adding addresses: start fails after the TUN exists.
-        var script = Path.Combine(Path.GetTempPath(), $"fpdp-ip-{Guid.NewGuid():N}.sh");
-        File.WriteAllText(script, "#!/bin/sh\nif [ \"$1\" = addr ] && [ \"$2\" = add ]; then echo 'RTNETLINK answers: injected failure' >&2; exit 2; fi\nexec ip \"$@\"\n");
-        Sh.Run("chmod", ["700", script]).Ok("chmod");
-        try
-        {
-            var ex = Assert.Throws<FlannelException>(() => t.Invoke(() =>
-                new UdpBackend(new LinkConfigurator(new IpCommand(script))).StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult()));
-            Assert.Contains("injected failure", ex.Message);
-            AssertReleased(ns);
-            // Nothing is held: a second start in the same namespace gets flannel0 again.
-            var net = t.Invoke(() => new UdpBackend().StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult());
-            Assert.Equal(0, ns.Ip("link", "show", "flannel0").Code);
-            t.Invoke(() => net.DisposeAsync().AsTask().GetAwaiter().GetResult());
-        }
-        finally
-        {
-            File.Delete(script);
-        }
+        // A host seam that works for everything but adding addresses: start fails after the TUN exists.
+        var host = new FailingAddressHost(new RtnetlinkHostNetwork());
+        var ex = Assert.Throws<HostNetworkException>(() => t.Invoke(() =>
+            new UdpBackend(host).StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult()));
+        Assert.Contains("injected failure", ex.Message);
+        AssertReleased(ns);
+        // Nothing is held: a second start in the same namespace gets flannel0 again.
+        var net = t.Invoke(() => new UdpBackend().StartNetworkAsync(Context(), CancellationToken.None).GetAwaiter().GetResult());
+        Assert.Equal(0, ns.Ip("link", "show", "flannel0").Code);
+        t.Invoke(() => net.DisposeAsync().AsTask().GetAwaiter().GetResult());
+    }
+
+    /// <summary>The real kernel, except that AddAddress fails the way the kernel would refuse it.</summary>
+    private sealed class FailingAddressHost(IHostNetwork inner) : IHostNetwork
+    {
+        public IReadOnlyList<HostLink> GetLinks() => inner.GetLinks();
+        public HostLink? GetLink(string name) => inner.GetLink(name);
+        public IReadOnlyList<HostRoute> GetRoutes() => inner.GetRoutes();
+        public HostRoute? LookupRoute(Ip4 destination) => inner.LookupRoute(destination);
+        public IReadOnlyList<HostNeighbour> GetNeighbours(string device) => inner.GetNeighbours(device);
+        public IReadOnlyList<HostFdbEntry> GetFdbEntries(string device) => inner.GetFdbEntries(device);
+        public VxlanLinkSpec? GetVxlan(string name) => inner.GetVxlan(name);
+        public void AddVxlan(VxlanLinkSpec spec) => inner.AddVxlan(spec);
+        public void AddBridge(string name) => inner.AddBridge(name);
+        public bool DeleteLink(string name) => inner.DeleteLink(name);
+        public void SetUp(string name) => inner.SetUp(name);
+        public void SetMtu(string name, int mtu) => inner.SetMtu(name, mtu);
+        public bool AddAddress(string device, HostAddress address) => throw new HostNetworkException("RTM_NEWADDR", $"{address} dev {device}", 1, "EPERM (injected failure)");
+        public bool DeleteAddress(string device, HostAddress address) => inner.DeleteAddress(device, address);
+        public IReadOnlyList<HostChangeResult> Apply(IReadOnlyList<HostChange> changes) => inner.Apply(changes);
     }
 
     [Fact]
