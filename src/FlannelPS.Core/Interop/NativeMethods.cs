@@ -13,7 +13,9 @@ internal static unsafe partial class NativeMethods
     public const short IFF_VNET_HDR = 0x4000;
     /// <summary>_IOW('T', 208, unsigned int): which offloads the kernel may hand the TUN's reader (TUN_F_*).</summary>
     public const int TUNSETOFFLOAD = 0x400454d0;
-    public const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_USO4 = 0x20;
+    public const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02;
+    /// <summary>UDP segmentation offload (Linux 6.2); the kernel takes USO4 only together with USO6.</summary>
+    public const uint TUN_F_USO4 = 0x20, TUN_F_USO6 = 0x40;
     /// <summary>One TUN device, several fds ("queues"), each read and written by its own thread.</summary>
     public const short IFF_MULTI_QUEUE = 0x0100;
     /// <summary>_IOR('T', 224, int): the eBPF program that picks the queue each packet the host sends into the TUN goes to.</summary>

@@ -93,7 +93,8 @@ internal sealed unsafe class TunDevice : IDisposable
         int firstError = 0;
         foreach (var (flags, names) in new[]
         {
-            (NativeMethods.TUN_F_CSUM | NativeMethods.TUN_F_TSO4 | NativeMethods.TUN_F_USO4, "csum,tso4,uso4"),
+            // USO6 only because the kernel wants both: flannel0 carries no IPv6 (it is disabled on it).
+            (NativeMethods.TUN_F_CSUM | NativeMethods.TUN_F_TSO4 | NativeMethods.TUN_F_USO4 | NativeMethods.TUN_F_USO6, "csum,tso4,uso4"),
             (NativeMethods.TUN_F_CSUM | NativeMethods.TUN_F_TSO4, "csum,tso4 (no uso4)"),
             (NativeMethods.TUN_F_CSUM, "csum (no tso4, uso4)"),
         })
