@@ -110,6 +110,13 @@ public sealed partial class UdpOverlayTests
         Assert.True(a1.SuperPacketsWritten > a0.SuperPacketsWritten, "A wrote no coalesced super-packet into flannel0");
         Assert.Equal(a0.SendErrors, a1.SendErrors);
         Assert.Equal(0, a1.DroppedBadOffload + b1.DroppedBadOffload);
+
+        // Both directions have run every path once: from now on the loops allocate nothing.
+        long allocA = fx.A.Net.Forwarder.LoopThreadAllocatedBytes, allocB = fx.B.Net.Forwarder.LoopThreadAllocatedBytes;
+        Transfer(fx.A, fx.B, "10.0.2.0", 5313, 4 << 20);
+        Transfer(fx.B, fx.A, "10.0.1.0", 5314, 4 << 20);
+        Assert.Equal(allocA, fx.A.Net.Forwarder.LoopThreadAllocatedBytes);
+        Assert.Equal(allocB, fx.B.Net.Forwarder.LoopThreadAllocatedBytes);
     }
 
     /// <summary>Sends <paramref name="total"/> random bytes over TCP from one host's overlay address to another's and checks the sha256.</summary>
