@@ -31,6 +31,35 @@ public sealed record BackendStatistics(
 
     /// <summary>vxlan: times flannel.N was found deleted and made again.</summary>
     public long DeviceRecreations { get; init; }
+
+    /// <summary>udp: packets dropped because they were not IPv4 (either direction).</summary>
+    public long DroppedNotIpv4 { get; init; }
+
+    /// <summary>udp: datagrams dropped before flannel0 because their IPv4 header length (IHL) was below 5 words.</summary>
+    public long DroppedBadHeaderLength { get; init; }
+
+    /// <summary>udp: datagrams dropped before flannel0 because the IPv4 total length differed from the datagram's length.</summary>
+    public long DroppedLengthMismatch { get; init; }
+
+    /// <summary>udp: UDP sends the kernel refused (packets).</summary>
+    public long DroppedSendErrors { get; init; }
+
+    /// <summary>udp: packets the TUN device refused or had no room for (packets).</summary>
+    public long DroppedTunWriteErrors { get; init; }
+
+    /// <summary>udp: TUN reads with an offload the datapath cannot cut (an unexpected GSO type or virtio header).</summary>
+    public long DroppedBadOffload { get; init; }
+
+    /// <summary>udp: which TUN/UDP offloads are on, e.g. "tun:csum,tso4,uso4 udp:gso,gro", or why not.</summary>
+    public string Offloads { get; init; } = "";
+
+    /// <summary>udp: super-packets read from flannel0 and cut into wire packets, and the wire packets cut from them.</summary>
+    public long SuperPacketsSegmented { get; init; }
+    public long SegmentsSent { get; init; }
+
+    /// <summary>udp: TCP super-packets written into flannel0 and the received segments coalesced into them.</summary>
+    public long SuperPacketsWritten { get; init; }
+    public long SegmentsCoalesced { get; init; }
 }
 
 public sealed record PeerStatistics(string Subnet, string PublicIP, long TxPackets, long TxBytes, long RxPackets, long RxBytes);

@@ -9,6 +9,13 @@ internal static unsafe partial class NativeMethods
     public const int TUNSETIFF = 0x400454ca;
     public const short IFF_TUN = 0x0001;
     public const short IFF_NO_PI = 0x1000;
+    /// <summary>Every packet read or written carries a struct virtio_net_hdr first (offloads: GSO, partial checksums).</summary>
+    public const short IFF_VNET_HDR = 0x4000;
+    /// <summary>_IOW('T', 208, unsigned int): which offloads the kernel may hand the TUN's reader (TUN_F_*).</summary>
+    public const int TUNSETOFFLOAD = 0x400454d0;
+    public const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02;
+    /// <summary>UDP segmentation offload (Linux 6.2); the kernel takes USO4 only together with USO6.</summary>
+    public const uint TUN_F_USO4 = 0x20, TUN_F_USO6 = 0x40;
     /// <summary>One TUN device, several fds ("queues"), each read and written by its own thread.</summary>
     public const short IFF_MULTI_QUEUE = 0x0100;
     /// <summary>_IOR('T', 224, int): the eBPF program that picks the queue each packet the host sends into the TUN goes to.</summary>
@@ -27,6 +34,8 @@ internal static unsafe partial class NativeMethods
     public const int SOL_UDP = 17;
     /// <summary>UDP GSO (Linux 4.18): one send carries many equal-size datagrams; the kernel cuts them.</summary>
     public const int UDP_SEGMENT = 103;
+    /// <summary>UDP GRO (Linux 5.0): one receive returns many equal-size datagrams back to back; a cmsg gives their size.</summary>
+    public const int UDP_GRO = 104;
     /// <summary>The kernel's cap on segments per UDP GSO send (UDP_MAX_SEGMENTS).</summary>
     public const int UdpMaxSegments = 64;
     /// <summary>The largest UDP payload over IPv4 (65535 − 20 − 8): the cap on one GSO send.</summary>
@@ -98,6 +107,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "write")]
     public static partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "writev")]
+    public static partial nint WriteV(int fd, IoVec* iov, int count);
+
+    [LibraryImport("libc", EntryPoint = "recvmsg")]
+    public static partial nint RecvMsg(int fd, MsgHdr* msg, int flags);
 
     [LibraryImport("libc", EntryPoint = "poll")]
     public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);

@@ -21,6 +21,7 @@ public sealed unsafe class PacketBatch
         Addresses = new uint[capacity];
         Ports = new ushort[capacity];
         Truncated = new bool[capacity];
+        SegmentSizes = new int[capacity];
     }
 
     public int Capacity { get; }
@@ -34,6 +35,11 @@ public sealed unsafe class PacketBatch
     public ushort[] Ports { get; }
     /// <summary>True when the kernel reported the datagram did not fit the slot (MSG_TRUNC).</summary>
     public bool[] Truncated { get; }
+    /// <summary>
+    /// After a receive on a socket with UDP GRO: the size of the datagrams the slot holds back to back
+    /// (the last may be shorter); 0 when the slot holds one datagram.
+    /// </summary>
+    public int[] SegmentSizes { get; }
 
     public Span<byte> Slot(int index) => _buffer.AsSpan(index * SlotSize, SlotSize);
 

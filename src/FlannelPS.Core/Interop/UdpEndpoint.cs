@@ -2,6 +2,9 @@
 // one syscall moves many datagrams. Consecutive same-size datagrams to one peer go out as a single
 // UDP GSO message (UDP_SEGMENT): the kernel cuts it into ordinary datagrams, each exactly one of
 // ours, so the wire is unchanged while the send path runs once per run instead of once per packet.
+// With UDP GRO on (UDP_GRO), one received message may hold many equal-size datagrams back to back
+// (a peer's GSO send that crossed the path whole, or datagrams the kernel merged); a control message
+// gives their size, kept per slot in PacketBatch.SegmentSizes, and the reader splits them again.
 // The mmsghdr/iovec/sockaddr/cmsg arrays are native memory allocated once, one set per direction: a
 // send rewrites pointers and lengths in its set; the receive set points at its batch once.
 using System.Buffers.Binary;
@@ -26,15 +29,20 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     private readonly MMsgHdr* _rxMsgs;
     private readonly IoVec* _rxIovs;
     private readonly SockAddrIn* _rxAddrs;
+    private readonly byte* _rxControl;
     private PacketBatch? _rxBatch;
     private bool _addRef;
     private bool _gso;
     private long _gsoMessages;
     private int _disposed;
 
-    private UdpEndpoint(FdHandle handle, int capacity, bool gso)
+    /// <summary>Room for one cmsghdr with an int (CMSG_SPACE(4) = 24), rounded up.</summary>
+    private const int ControlSpace = 32;
+
+    private UdpEndpoint(FdHandle handle, int capacity, bool gso, bool gro)
     {
         _gso = gso;
+        GroEnabled = gro;
         _handle = handle;
         handle.DangerousAddRef(ref _addRef);
         _fd = handle.Fd;
@@ -46,7 +54,11 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         _rxMsgs = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(MMsgHdr));
         _rxIovs = (IoVec*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(IoVec));
         _rxAddrs = (SockAddrIn*)NativeMemory.AllocZeroed((nuint)capacity, (nuint)sizeof(SockAddrIn));
+        _rxControl = (byte*)NativeMemory.AllocZeroed((nuint)capacity, ControlSpace);
     }
+
+    /// <summary>Whether receives may return several datagrams per message (UDP_GRO accepted by the kernel).</summary>
+    public bool GroEnabled { get; }
 
     /// <summary>Whether sends still coalesce runs with UDP GSO (off after the kernel refused one).</summary>
     public bool GsoEnabled => _gso;
@@ -58,8 +70,8 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     public int Capacity => _capacity;
 
     /// <summary>Creates a UDP socket bound to address:port (host order). Port 0 lets the kernel choose.</summary>
-    public static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes = 4 << 20, bool gso = true) =>
-        Bind(address, port, batchCapacity, socketBufferBytes, gso, reusePort: false);
+    public static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes = 4 << 20, bool gso = true, bool gro = false) =>
+        Bind(address, port, batchCapacity, socketBufferBytes, gso, gro, reusePort: false);
 
     /// <summary>
     /// <paramref name="count"/> sockets bound to the same address:port, one per datapath lane (one
@@ -67,11 +79,11 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     /// for SO_REUSEPORT could silently join: so the port is first bound without it, which fails, as a
     /// single socket would, when anyone holds it. Port 0: a port the kernel picks. All or nothing.
     /// </summary>
-    public static UdpEndpoint[] BindGroup(uint address, ushort port, int count, int[] batchCapacities, bool gso = true)
+    public static UdpEndpoint[] BindGroup(uint address, ushort port, int count, int[] batchCapacities, bool gso = true, bool gro = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         if (batchCapacities.Length != count) throw new ArgumentException("One batch capacity per socket.", nameof(batchCapacities));
-        if (count == 1) return [Bind(address, port, batchCapacities[0], gso: gso)];
+        if (count == 1) return [Bind(address, port, batchCapacities[0], gso: gso, gro: gro)];
         // Port 0: the kernel picks a free port for the first socket and the others join it there.
         if (port != 0) using (Bind(address, port, batchCapacity: 1, socketBufferBytes: 0, gso: false)) { }
         var bound = new UdpEndpoint[count];
@@ -80,7 +92,7 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         {
             for (; n < count; n++)
             {
-                bound[n] = Bind(address, port, batchCapacities[n], 4 << 20, gso, reusePort: true);
+                bound[n] = Bind(address, port, batchCapacities[n], 4 << 20, gso, gro, reusePort: true);
                 if (port == 0) port = bound[n].LocalPort;
             }
             return bound;
@@ -100,7 +112,7 @@ internal sealed unsafe class UdpEndpoint : IDisposable
             throw Errno.Exception("setsockopt(SO_ATTACH_REUSEPORT_EBPF)", Errno.Last);
     }
 
-    private static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes, bool gso, bool reusePort)
+    private static UdpEndpoint Bind(uint address, ushort port, int batchCapacity, int socketBufferBytes, bool gso, bool gro, bool reusePort)
     {
         var fd = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK, 0);
         if (fd < 0) throw Errno.Exception("socket(AF_INET, SOCK_DGRAM)", Errno.Last);
@@ -129,7 +141,9 @@ internal sealed unsafe class UdpEndpoint : IDisposable
             // A kernel that knows UDP_SEGMENT accepts it as a socket option (0 = per-message only).
             int zero = 0;
             bool gsoSupported = gso && LibC.setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(int)) == 0;
-            return new UdpEndpoint(handle, batchCapacity, gsoSupported);
+            int on = 1;
+            bool groSupported = gro && LibC.setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(int)) == 0;
+            return new UdpEndpoint(handle, batchCapacity, gsoSupported, groSupported);
         }
         catch
         {
@@ -167,8 +181,7 @@ internal sealed unsafe class UdpEndpoint : IDisposable
                 h.Name = &_rxAddrs[i];
                 h.Iov = &_rxIovs[i];
                 h.IovLen = 1;
-                h.Control = null;
-                h.ControlLen = 0;
+                h.Control = GroEnabled ? _rxControl + i * ControlSpace : null;
                 ResetReceived(i);
             }
             _rxBatch = batch;
@@ -187,6 +200,7 @@ internal sealed unsafe class UdpEndpoint : IDisposable
             batch.Truncated[i] = (_rxMsgs[i].Hdr.Flags & MSG_TRUNC) != 0 || (int)_rxMsgs[i].Len > batch.SlotSize;
             batch.Addresses[i] = BinaryPrimitives.ReverseEndianness(_rxAddrs[i].AddrBE);
             batch.Ports[i] = BinaryPrimitives.ReverseEndianness(_rxAddrs[i].PortBE);
+            batch.SegmentSizes[i] = GroEnabled ? GroSegmentSize(_rxMsgs[i].Hdr.Control, _rxMsgs[i].Hdr.ControlLen) : 0;
             ResetReceived(i);
         }
         return got;
@@ -199,6 +213,7 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     /// </summary>
     public int ReceiveOne(PacketBatch batch)
     {
+        if (GroEnabled) return ReceiveOneWithControl(batch);
         SockAddrIn from;
         uint fromLength = (uint)sizeof(SockAddrIn);
         nint n;
@@ -220,7 +235,59 @@ internal sealed unsafe class UdpEndpoint : IDisposable
     /// Restores msg_namelen, the one input field the kernel overwrites in a header it fills (with the
     /// address length it wrote); msg_flags and msg_len are outputs only, set afresh on every receive.
     /// </summary>
-    private void ResetReceived(int i) => _rxMsgs[i].Hdr.NameLen = (uint)sizeof(SockAddrIn);
+    private void ResetReceived(int i)
+    {
+        _rxMsgs[i].Hdr.NameLen = (uint)sizeof(SockAddrIn);
+        // With GRO the control length is both: the room offered, and on return the bytes used.
+        _rxMsgs[i].Hdr.ControlLen = GroEnabled ? (nuint)ControlSpace : 0;
+    }
+
+    /// <summary>ReceiveOne on a GRO socket: recvmsg, so the segment size comes back with the data.</summary>
+    private int ReceiveOneWithControl(PacketBatch batch)
+    {
+        SockAddrIn from;
+        byte* control = stackalloc byte[ControlSpace];
+        IoVec iov;
+        iov.Base = batch.SlotPointer(0);
+        iov.Length = (nuint)batch.SlotSize;
+        MsgHdr h = default;
+        h.Name = &from;
+        h.NameLen = (uint)sizeof(SockAddrIn);
+        h.Iov = &iov;
+        h.IovLen = 1;
+        h.Control = control;
+        h.ControlLen = ControlSpace;
+        nint n;
+        while ((n = RecvMsg(_fd, &h, MSG_DONTWAIT | MSG_TRUNC)) < 0)
+        {
+            var e = LastError;
+            if (e == Errno.EINTR) continue;
+            if (e == Errno.EAGAIN) return 0;
+            throw Errno.Exception("recvmsg", e);
+        }
+        batch.Lengths[0] = (int)n;
+        batch.Truncated[0] = (h.Flags & MSG_TRUNC) != 0 || n > batch.SlotSize;
+        batch.Addresses[0] = BinaryPrimitives.ReverseEndianness(from.AddrBE);
+        batch.Ports[0] = BinaryPrimitives.ReverseEndianness(from.PortBE);
+        batch.SegmentSizes[0] = GroSegmentSize(h.Control, h.ControlLen);
+        return 1;
+    }
+
+    /// <summary>The UDP_GRO segment size among the control messages the kernel returned; 0 when there is none (a single datagram).</summary>
+    private static int GroSegmentSize(void* control, nuint length)
+    {
+        // struct cmsghdr { size_t len; int level; int type; } then the data, each aligned to 8 bytes.
+        byte* c = (byte*)control;
+        nuint offset = 0;
+        while (offset + 16 <= length)
+        {
+            nuint len = *(nuint*)(c + offset);
+            if (len < 16 || offset + len > length) break;
+            if (*(int*)(c + offset + 8) == SOL_UDP && *(int*)(c + offset + 12) == UDP_GRO && len >= 20) return *(int*)(c + offset + 16);
+            offset += (len + 7) & ~(nuint)7;
+        }
+        return 0;
+    }
 
     public int SendBatch(PacketBatch batch, ReadOnlySpan<int> slots)
     {
@@ -351,5 +418,6 @@ internal sealed unsafe class UdpEndpoint : IDisposable
         NativeMemory.Free(_rxMsgs);
         NativeMemory.Free(_rxIovs);
         NativeMemory.Free(_rxAddrs);
+        NativeMemory.Free(_rxControl);
     }
 }

@@ -49,7 +49,8 @@ public sealed class StartFlannelNodeCommand : NodeSettingsCmdlet
     private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.Parse(
         Environment.GetEnvironmentVariable(UdpDatapathTuning.StatsIntervalVariable),
         Environment.GetEnvironmentVariable(UdpDatapathTuning.SliceVariable),
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.CpuLanesVariable));
+        Environment.GetEnvironmentVariable(UdpDatapathTuning.CpuLanesVariable),
+        Environment.GetEnvironmentVariable(UdpDatapathTuning.OffloadsVariable));
 
     private void StartJob(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {

@@ -106,8 +106,8 @@ public sealed class UdpBackend(IHostNetwork? host = null, UdpDatapathTuning? tun
         try
         {
             sockets = UdpEndpoint.BindGroup(iface.IfaceAddr.Value, (ushort)config.Port, plan.Queues,
-                [UdpForwarder.MainLaneBatch, .. Enumerable.Repeat(UdpForwarder.CpuLaneBatch, plan.CpuLanes)]);
-            queues = TunDevice.OpenQueues(TunNamePattern, plan.Queues);
+                [UdpForwarder.MainLaneBatch, .. Enumerable.Repeat(UdpForwarder.CpuLaneBatch, plan.CpuLanes)], gro: _tuning.Offloads);
+            queues = TunDevice.OpenQueues(TunNamePattern, plan.Queues, offloads: _tuning.Offloads);
             tunName = queues[0].Name;
             LinkSysctl.DisableIpv6(tunName);
             _host.SetMtu(tunName, mtu);
@@ -122,7 +122,9 @@ public sealed class UdpBackend(IHostNetwork? host = null, UdpDatapathTuning? tun
             forwarder = new UdpForwarder(queues, sockets, plan, programs, new RouteTable(), lease.Subnet.Address, mtu, log,
                 statsInterval: _tuning.StatsInterval, slice: _tuning.Slice);
             forwarder.Start();
-            log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}; {plan}");
+            if (_tuning.Offloads && (!queues[0].HasVirtioHeader || !sockets[0].GroEnabled || !sockets[0].GsoEnabled || queues[0].Offloads != "csum,tso4,uso4"))
+                log.Warning($"udp backend: not every offload is available ({forwarder.Offloads}); the datapath moves those packets one by one");
+            log.Info($"udp backend: {tunName} {lease.Subnet.Address}/32 mtu {mtu}, route {network} dev {tunName}, listening on {iface.IfaceAddr}:{config.Port}; {plan}; offloads {forwarder.Offloads}");
             return new UdpNetwork(forwarder, _host, lease, network, routeAdded, (ushort)config.Port, log);
         }
         catch

@@ -1,6 +1,7 @@
 // Settings of the udp datapath: a periodic stats line (what the datapath bench reads to show no GC
 // ran during a transfer; off by default), the main lane's scheduler slice (the kernel's by
-// default) and how many CPU lanes (one per CPU by default; see LanePlan). The module reads them from
+// default), how many CPU lanes (one per CPU by default; see LanePlan) and whether the TUN and
+// socket offloads are used (by default, where the kernel has them). The module reads them from
 // FLANNELPS_DATAPATH_* variables (Parse); Core never reads the environment.
 using System.Globalization;
 
@@ -17,7 +18,13 @@ public sealed record UdpDatapathTuning
     /// <summary>CPU lanes; unset: one per CPU the process may use; 0: none (one forwarding thread).</summary>
     public const string CpuLanesVariable = "FLANNELPS_DATAPATH_CPU_LANES";
 
+    /// <summary>"0": no TUN offloads and no UDP GRO (today's packet-by-packet path); unset or anything else: on where the kernel has them.</summary>
+    public const string OffloadsVariable = "FLANNELPS_DATAPATH_OFFLOADS";
+
     public static readonly UdpDatapathTuning Default = new();
+
+    /// <summary>TUN offloads (virtio_net_hdr, TSO4/USO4, checksum) and UDP GRO; on by default.</summary>
+    public bool Offloads { get; init; } = true;
 
     public TimeSpan StatsInterval { get; init; }
     public TimeSpan Slice { get; init; } = Datapath.UdpForwarder.DefaultSlice;
@@ -26,8 +33,9 @@ public sealed record UdpDatapathTuning
     public int? CpuLanes { get; init; }
 
     /// <summary>From the variables' values (null when unset); values that do not parse are ignored.</summary>
-    public static UdpDatapathTuning Parse(string? statsSeconds, string? sliceMicroseconds, string? cpuLanes = null) => new()
+    public static UdpDatapathTuning Parse(string? statsSeconds, string? sliceMicroseconds, string? cpuLanes = null, string? offloads = null) => new()
     {
+        Offloads = offloads?.Trim() != "0",
         CpuLanes = int.TryParse(cpuLanes, NumberStyles.None, CultureInfo.InvariantCulture, out var lanes) ? lanes : null,
         StatsInterval = double.TryParse(statsSeconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
             ? TimeSpan.FromSeconds(s)

@@ -6,17 +6,25 @@
 // TCP ACK) is usually queued on the TUN by the time write returns and the same thread forwards it
 // without a wake-up; with two threads every reply cost a cross-thread wake-up (measured: +0.17 ms
 // ping RTT). Buffers are allocated once; the loop allocates nothing per packet.
+// With offloads (a TUN with virtio_net_hdr, a socket with UDP GRO) one TUN read may be a 64 KB
+// super-packet, cut here into wire packets (TunSegmenter) that leave as one GSO send, and the
+// datagrams received are split again and runs of one TCP flow joined (TcpCoalescer) into one TUN
+// write. On the wire nothing changes: every datagram is one complete inner IPv4 packet.
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Interop;
 using FlannelPS.Core.Net;
 
 namespace FlannelPS.Core.Backend.Udp.Datapath;
 
-internal sealed class ForwardingLane : IDisposable
+internal sealed class ForwardingLane : IDisposable, ITunSink
 {
     /// <summary>Slots exceed the MTU by this much, so an over-MTU packet is recognised, never cut.</summary>
     private const int SlotSlack = 64;
     private const int TunReadable = 1, UdpReadable = 2, StopSignalled = 4;
+    /// <summary>The largest IPv4 packet: what one offloaded TUN read or one GRO receive may hold.</summary>
+    private const int MaxPacket = 65535;
+    /// <summary>Receive slots on a GRO socket are 64 KB each, so fewer of them: main lane, CPU lane.</summary>
+    private const int GroSlotsMain = 16, GroSlotsCpu = 4;
 
     private readonly TunDevice _tun;
     private readonly UdpEndpoint _udp;
@@ -29,6 +37,10 @@ internal sealed class ForwardingLane : IDisposable
     private readonly PacketBatch _udpBatch;
     private readonly int[] _sendSlots;
     private readonly byte[] _icmp = new byte[IcmpNetUnreachable.MaxLength];
+    // Offloads: where a TUN read lands (virtio header + up to 64 KB), and the receive side's joiner.
+    private readonly byte[]? _tunRead;
+    private readonly TcpCoalescer? _coalescer;
+    private readonly int _tunReadLimit;
     private readonly Thread _thread;
     private readonly TimeSpan _slice;
     private readonly int[] _cpus;
@@ -57,8 +69,16 @@ internal sealed class ForwardingLane : IDisposable
         _mtu = mtu;
         _log = log;
         _tunBatch = new PacketBatch(batchSize, mtu + SlotSlack);
-        _udpBatch = new PacketBatch(Math.Min(batchSize, udp.Capacity), mtu + SlotSlack);
+        _udpBatch = udp.GroEnabled
+            ? new PacketBatch(Math.Min(isMain ? GroSlotsMain : GroSlotsCpu, udp.Capacity), MaxPacket + SlotSlack)
+            : new PacketBatch(Math.Min(batchSize, udp.Capacity), mtu + SlotSlack);
         _sendSlots = new int[batchSize];
+        _tunReadLimit = batchSize;
+        if (tun.HasVirtioHeader)
+        {
+            _tunRead = GC.AllocateArray<byte>(VirtioNetHdr.Size + MaxPacket + SlotSlack, pinned: true);
+            _coalescer = new TcpCoalescer(this);
+        }
         _slice = slice;
         _cpus = cpus;
         _steering = steering;
@@ -116,7 +136,7 @@ internal sealed class ForwardingLane : IDisposable
                 {
                     int n = TunToUdpBatch();
                     moved += n;
-                    more |= n == _tunBatch.Capacity;
+                    more |= n == _tunReadLimit;
                 }
                 if ((ready & UdpReadable) != 0)
                 {
@@ -160,6 +180,7 @@ internal sealed class ForwardingLane : IDisposable
     /// </summary>
     private int TunToUdpBatch()
     {
+        if (_tunRead is not null) return TunToUdpBatchOffloaded();
         var batch = _tunBatch;
         int len = _tun.Read(batch.Slot(0));
         if (len == 0) return 0;
@@ -175,6 +196,42 @@ internal sealed class ForwardingLane : IDisposable
         if (n > sent) ForwardFromTun(sent, n);
         _lastTunBatch = n;
         return n;
+    }
+
+    /// <summary>
+    /// TunToUdpBatch on a TUN with offloads: each read (virtio header + packet or super-packet) is cut
+    /// into wire packets in the batch; a full batch is sent before cutting goes on. Returns the reads.
+    /// </summary>
+    private int TunToUdpBatchOffloaded()
+    {
+        var batch = _tunBatch;
+        var buffer = _tunRead!;
+        var c = Counters;
+        int reads = 0, n = 0, sent = 0;
+        while (reads < _tunReadLimit)
+        {
+            int len = _tun.Read(buffer);
+            if (len == 0) break;
+            reads++;
+            var read = buffer.AsSpan(0, len);
+            bool super = len > VirtioNetHdr.Size && (buffer[1] & ~VirtioNetHdr.GsoEcn) != VirtioNetHdr.GsoNone;
+            int before = n, segment = 0, cut = 0;
+            while (true)
+            {
+                var r = TunSegmenter.Cut(read, batch, ref n, _mtu, ref segment);
+                cut += n - before;
+                if (r == TunSegmenter.Result.Done) break;
+                if (r == TunSegmenter.Result.Invalid) { c.TunBadOffload++; break; }
+                ForwardFromTun(sent, n); // batch full: send it, and cut the rest into the emptied batch
+                n = sent = before = 0;
+            }
+            if (super && cut > 0) { c.TunSuperPackets++; c.TunSegmented += cut; }
+            // Interactive traffic: the first read goes out before the TUN is read again.
+            if (reads == 1 && _lastTunBatch == 1 && n > 0) sent = ForwardFromTun(0, n);
+        }
+        if (n > sent) ForwardFromTun(sent, n);
+        _lastTunBatch = reads;
+        return reads;
     }
 
     /// <summary>Checks, routes and sends TUN packets [from, to) of the batch; returns <paramref name="to"/>.</summary>
@@ -242,20 +299,46 @@ internal sealed class ForwardingLane : IDisposable
         for (int i = 0; i < n; i++)
         {
             int len = batch.Lengths[i];
-            c.UdpRxPackets++;
-            c.UdpRxBytes += len;
             // Never forward a truncated datagram: it would be a corrupt packet.
-            if (batch.Truncated[i] || len > _mtu) { c.UdpTooLong++; continue; }
-            if (len < Ipv4Packet.MinimumHeaderLength) { c.UdpTooShort++; continue; }
-            var packet = batch.Packet(i);
-            if (Ipv4Packet.Version(packet) != 4) { c.UdpNotIpv4++; continue; }
-            if (!Ipv4Packet.TryDecrementTtl(packet)) { c.UdpTtl++; continue; }
-
-            WriteToTun(packet);
-            // Per-peer accounting after the write: the lookup is not on the packet's path.
-            _routes.Lookup(Ipv4Packet.SourceValue(packet))?.Counters.AddRx(len);
+            if (batch.Truncated[i]) { c.UdpRxPackets++; c.UdpRxBytes += len; c.UdpTooLong++; continue; }
+            int size = batch.SegmentSizes[i];
+            if (size <= 0 || size >= len) { Deliver(batch.Packet(i)); continue; }
+            // UDP GRO: datagrams of `size` bytes back to back, the last maybe shorter.
+            var all = batch.Packet(i);
+            for (int offset = 0; offset < len; offset += size) Deliver(all.Slice(offset, Math.Min(size, len - offset)));
+        }
+        if (_coalescer is { } joiner)
+        {
+            joiner.Flush();
+            c.TunCoalesced = joiner.SuperPackets;
+            c.TunCoalescedSegments = joiner.SuperPacketSegments;
         }
         return n;
+    }
+
+    /// <summary>
+    /// One datagram from a peer: dropped and counted unless it is exactly one IPv4 packet (version 4,
+    /// header length of 5 words or more within the datagram, total length equal to the datagram's)
+    /// of at most the MTU, with TTL left; else its TTL is decremented and it goes into flannel0.
+    /// </summary>
+    private void Deliver(Span<byte> packet)
+    {
+        var c = Counters;
+        int len = packet.Length;
+        c.UdpRxPackets++;
+        c.UdpRxBytes += len;
+        if (len > _mtu) { c.UdpTooLong++; return; }
+        if (len < Ipv4Packet.MinimumHeaderLength) { c.UdpTooShort++; return; }
+        if (Ipv4Packet.Version(packet) != 4) { c.UdpNotIpv4++; return; }
+        int header = Ipv4Packet.HeaderLength(packet);
+        if (header < Ipv4Packet.MinimumHeaderLength || header > len) { c.UdpBadHeaderLength++; return; }
+        if (Ipv4Packet.TotalLength(packet) != len) { c.UdpLengthMismatch++; return; }
+        if (!Ipv4Packet.TryDecrementTtl(packet)) { c.UdpTtl++; return; }
+
+        if (_coalescer is { } joiner) joiner.Add(packet);
+        else WriteToTun(packet);
+        // Per-peer accounting after the write: the lookup is not on the packet's path.
+        _routes.Lookup(Ipv4Packet.SourceValue(packet))?.Counters.AddRx(len);
     }
 
     private void WriteToTun(ReadOnlySpan<byte> packet)
@@ -268,6 +351,19 @@ internal sealed class ForwardingLane : IDisposable
             if (!Readiness.WaitWritable(_tun.Fd, 10) && _stopping) break;
         }
         Counters.TunWriteErrors++;
+    }
+
+    /// <summary>The coalescer's output: one packet with its virtio header into the TUN, with WriteToTun's bounded wait.</summary>
+    bool ITunSink.Write(ReadOnlySpan<byte> virtioHeader, ReadOnlySpan<byte> packet)
+    {
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            if (_tun.TryWrite(virtioHeader, packet, out var errno)) return true;
+            if (errno != Errno.EAGAIN) break;
+            if (!Readiness.WaitWritable(_tun.Fd, 10) && _stopping) break;
+        }
+        Counters.TunWriteErrors++;
+        return false;
     }
 
     /// <summary>Closes the lane's TUN queue, socket and epoll instance; only after the thread has ended.</summary>

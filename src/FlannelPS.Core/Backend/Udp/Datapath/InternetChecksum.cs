@@ -1,15 +1,47 @@
-// RFC 1071 Internet checksum (one's-complement sum of 16-bit words) for IPv4 and ICMP headers.
+// RFC 1071 Internet checksum (one's-complement sum of 16-bit words) for IPv4, ICMP, TCP and UDP.
+// Sum works 8 bytes at a time on the host's little-endian words and swaps the folded result: the
+// one's-complement sum is the same in either byte order up to that swap (RFC 1071, section 2).
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
 namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public static class InternetChecksum
 {
-    public static ushort Compute(ReadOnlySpan<byte> data)
+    public static ushort Compute(ReadOnlySpan<byte> data) => (ushort)~Sum(data);
+
+    /// <summary>The folded (not complemented) one's-complement sum of <paramref name="data"/> as big-endian 16-bit words.</summary>
+    public static ushort Sum(ReadOnlySpan<byte> data)
     {
-        uint sum = 0;
-        int i = 0;
-        for (; i + 1 < data.Length; i += 2) sum += (uint)((data[i] << 8) | data[i + 1]);
-        if (i < data.Length) sum += (uint)(data[i] << 8);
-        while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
-        return (ushort)~sum;
+        ulong s = 0;
+        var words = MemoryMarshal.Cast<byte, ulong>(data);
+        foreach (ulong w in words)
+        {
+            s += w;
+            if (s < w) s++; // end-around carry
+        }
+        s = (s & 0xffffffff) + (s >> 32);
+        int i = words.Length * 8;
+        for (; i + 1 < data.Length; i += 2) s += (ulong)(data[i] | (data[i + 1] << 8));
+        if (i < data.Length) s += data[i];
+        ushort folded = Fold(s);
+        return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(folded) : folded;
+    }
+
+    /// <summary>One's-complement sum of two folded sums.</summary>
+    public static ushort Add(ushort a, ushort b) => Fold((ulong)a + b);
+
+    /// <summary>The folded sum of the IPv4 pseudo-header (addresses host order) for an L4 segment of <paramref name="length"/> bytes.</summary>
+    public static ushort PseudoHeader(uint source, uint destination, byte protocol, int length) =>
+        Fold((ulong)(source >> 16) + (source & 0xffff) + (destination >> 16) + (destination & 0xffff) + protocol + (uint)length);
+
+    private static ushort Fold(ulong s)
+    {
+        s = (s & 0xffffffff) + (s >> 32);
+        s = (s & 0xffffffff) + (s >> 32);
+        s = (s & 0xffff) + (s >> 16);
+        s = (s & 0xffff) + (s >> 16);
+        s = (s & 0xffff) + (s >> 16);
+        return (ushort)s;
     }
 }

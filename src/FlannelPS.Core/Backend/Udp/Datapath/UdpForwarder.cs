@@ -14,7 +14,7 @@ namespace FlannelPS.Core.Backend.Udp.Datapath;
 public sealed class UdpForwarder : IDisposable
 {
     /// <summary>Packets per batch on the main lane, and on a CPU lane (which hands bursts to the main lane).</summary>
-    public const int MainLaneBatch = 32, CpuLaneBatch = 16;
+    public const int MainLaneBatch = 64, CpuLaneBatch = 16;
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -39,6 +39,8 @@ public sealed class UdpForwarder : IDisposable
     private readonly int _mtu;
     private readonly ILog _log;
     private readonly TimeSpan _statsInterval;
+    private readonly string _tunOffloads;
+    private readonly bool _groEnabled;
     private Timer? _statsTimer;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
@@ -62,6 +64,8 @@ public sealed class UdpForwarder : IDisposable
         Routes = routes;
         Plan = plan;
         TunName = tunQueues[0].Name;
+        _tunOffloads = tunQueues[0].HasVirtioHeader ? tunQueues[0].Offloads : $"off ({tunQueues[0].Offloads})";
+        _groEnabled = sockets[0].GroEnabled;
         _mtu = mtu;
         _log = log;
         _statsInterval = statsInterval;
@@ -116,6 +120,9 @@ public sealed class UdpForwarder : IDisposable
     internal long GsoMessages => _lanes.Sum(l => l.Udp.GsoMessages);
     internal bool GsoEnabled => _lanes[0].Udp.GsoEnabled;
 
+    /// <summary>The offloads in use: the TUN's (or why none), UDP GSO (off after the kernel refused one) and GRO.</summary>
+    public string Offloads => $"tun:{_tunOffloads} udp:gso {(GsoEnabled ? "on" : "off")},gro {(_groEnabled ? "on" : "off")}";
+
     /// <summary>Bytes the lane threads ever allocated, summed: constant while packets flow.</summary>
     internal long LoopThreadAllocatedBytes => Sum(c => Volatile.Read(ref c.LoopThreadAllocated));
 
@@ -145,6 +152,9 @@ public sealed class UdpForwarder : IDisposable
         var s = GetStatistics();
         _log.Info($"udp datapath stats: tun_rx={s.TunRxPackets} udp_rx={s.UdpRxPackets} noroute={s.DroppedNoRoute} " +
                   $"short={s.DroppedTooShort} long={s.DroppedTooLong} ttl={s.DroppedTtl} errors={s.SendErrors} " +
+                  $"notipv4={s.DroppedNotIpv4} badihl={s.DroppedBadHeaderLength} badlen={s.DroppedLengthMismatch} " +
+                  $"senderr={s.DroppedSendErrors} tunwriteerr={s.DroppedTunWriteErrors} badoffload={s.DroppedBadOffload} " +
+                  $"tso_in={s.SuperPacketsSegmented}/{s.SegmentsSent} gro_out={s.SuperPacketsWritten}/{s.SegmentsCoalesced} " +
                   $"gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
                   $"gso_msgs={GsoMessages} loop_alloc={LoopThreadAllocatedBytes} " +
                   $"lanes={_lanes.Length} steer={(s.CpuLanesActive ? "cpu" : "main")} switches={s.SteeringSwitches} " +
@@ -175,6 +185,17 @@ public sealed class UdpForwarder : IDisposable
             CpuLanesActive = CpuLanesActive,
             LanePackets = _lanes.Select(l => l.Counters.Packets).ToArray(),
             SteeringSwitches = SteeringSwitches,
+            DroppedNotIpv4 = DroppedNotIpv4,
+            DroppedBadHeaderLength = Sum(c => Volatile.Read(ref c.UdpBadHeaderLength)),
+            DroppedLengthMismatch = Sum(c => Volatile.Read(ref c.UdpLengthMismatch)),
+            DroppedSendErrors = Sum(c => Volatile.Read(ref c.SendErrors)),
+            DroppedTunWriteErrors = Sum(c => Volatile.Read(ref c.TunWriteErrors)),
+            DroppedBadOffload = Sum(c => Volatile.Read(ref c.TunBadOffload)),
+            Offloads = Offloads,
+            SuperPacketsSegmented = Sum(c => Volatile.Read(ref c.TunSuperPackets)),
+            SegmentsSent = Sum(c => Volatile.Read(ref c.TunSegmented)),
+            SuperPacketsWritten = Sum(c => Volatile.Read(ref c.TunCoalesced)),
+            SegmentsCoalesced = Sum(c => Volatile.Read(ref c.TunCoalescedSegments)),
         };
     }
 

@@ -1,0 +1,155 @@
+// The offloaded datapath on the wire: TCP through TUN super-packets and UDP GRO arrives intact both
+// ways, and what crosses the underlay is still flannel's format, one complete inner IPv4 packet of
+// at most the MTU per datagram with valid checksums; malformed datagrams never reach flannel0.
+// Part of the OverlayFixture collection (namespace names are reused).
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using FlannelPS.Core.Tests.Fakes;
+using FlannelPS.Core.Tests.Interop;
+
+namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
+
+public sealed partial class UdpOverlayTests
+{
+    [Fact]
+    public void Malformed_datagrams_are_dropped_before_flannel0_and_counted_by_reason()
+    {
+        var before = fx.B.Net.GetStatistics();
+        // The first packet flannel0 on B sees to port 7777 must be the valid one sent last.
+        using var cap = new Capture(fx.B.Ns.Name, "flannel0", "udp and dst port 7777", 1);
+        byte[] Inner(int length, byte versionIhl, int totalLength)
+        {
+            var p = new byte[length];
+            p[0] = versionIhl;
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)totalLength);
+            p[8] = 64; p[9] = 17;
+            new byte[] { 10, 0, 1, 0, 10, 0, 2, 0 }.CopyTo(p, 12);
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), 5555);
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), 7777);
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(24), (ushort)(length - 20)); // checksum 0: none
+            p[10] = p[11] = 0;
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), (ushort)Checksum.Of(p.AsSpan(0, 20)));
+            return p;
+        }
+        var valid = Inner(60, 0x45, 60);
+        fx.A.Thread.Invoke(() =>
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            s.Bind(new IPEndPoint(IPAddress.Parse("192.0.2.1"), 0));
+            var to = new IPEndPoint(IPAddress.Parse("192.0.2.2"), 8285);
+            s.SendTo(Inner(60, 0x65, 60), to);    // not IPv4
+            s.SendTo(Inner(60, 0x44, 60), to);    // IHL 4
+            s.SendTo(Inner(60, 0x4f, 60), to);    // IHL 15: a 60-byte header, no room for anything
+            s.SendTo(Inner(60, 0x45, 70), to);    // total length beyond the datagram
+            s.SendTo(Inner(60, 0x45, 50), to);    // total length short of it (trailing bytes)
+            Thread.Sleep(50);
+            s.SendTo(valid, to);
+        });
+        Eventually.True(() => fx.B.Net.GetStatistics().UdpRxPackets - before.UdpRxPackets >= 6, "six datagrams received");
+        var after = fx.B.Net.GetStatistics();
+        Assert.Equal(1, after.DroppedNotIpv4 - before.DroppedNotIpv4);
+        Assert.Equal(1, after.DroppedBadHeaderLength - before.DroppedBadHeaderLength);
+        Assert.Equal(2, after.DroppedLengthMismatch - before.DroppedLengthMismatch);
+        var (link, packets) = cap.Finish();
+        var first = Pcap.Ipv4Of(link, Assert.Single(packets))!;
+        Assert.Equal(60, first.Length);
+        Assert.Equal(63, first[8]); // the valid one, TTL decremented; everything before it was dropped
+    }
+
+    [Fact]
+    public void Offloaded_tcp_moves_intact_both_ways_and_the_underlay_carries_one_inner_packet_per_datagram()
+    {
+        var a0 = fx.A.Net.GetStatistics();
+        var b0 = fx.B.Net.GetStatistics();
+        Assert.Contains("tso4", a0.Offloads);
+        Assert.Contains("gro on", a0.Offloads);
+        output.WriteLine($"offloads: {a0.Offloads}");
+        // A's underlay port cuts GSO sends in software (gso_max_segs 1), so the capture sees the
+        // datagrams a NIC would put on the wire; B's sends cross whole, so A receives them with GRO.
+        fx.A.Ns.Ip("link", "set", "eth0", "gso_max_segs", "1").Ok("gso_max_segs");
+        try
+        {
+            using var cap = new Capture(fx.Switch.Name, "pb", "udp and port 8285 and src host 192.0.2.1", 2000);
+            Transfer(fx.A, fx.B, "10.0.2.0", 5311, 4 << 20);
+            var (link, packets) = cap.Finish(15_000);
+            Assert.True(packets.Count >= 1000, $"only {packets.Count} datagrams captured");
+            int full = 0;
+            foreach (var frame in packets)
+            {
+                var outer = Pcap.Ipv4Of(link, frame)!;
+                Assert.True(outer.Length <= 1500, $"an underlay packet of {outer.Length} bytes");
+                int oh = (outer[0] & 15) * 4;
+                Assert.Equal(outer.Length, BinaryPrimitives.ReadUInt16BigEndian(outer.AsSpan(2)));
+                var inner = outer[(oh + 8)..];
+                Assert.Equal(BinaryPrimitives.ReadUInt16BigEndian(outer.AsSpan(oh + 4)) - 8, inner.Length);
+                Assert.True(inner.Length <= fx.A.Net.Mtu, $"an inner packet of {inner.Length} bytes");
+                Assert.Equal(4, inner[0] >> 4);
+                Assert.Equal(inner.Length, BinaryPrimitives.ReadUInt16BigEndian(inner.AsSpan(2))); // exactly one packet
+                Assert.Equal(0, Checksum.Of(inner.AsSpan(0, (inner[0] & 15) * 4)));
+                Assert.Equal(6, inner[9]);
+                Assert.Equal(0, HandBuiltPackets.L4Checksum(inner));
+                if (inner.Length == fx.A.Net.Mtu) full++;
+            }
+            Assert.True(full > packets.Count / 2, $"only {full} of {packets.Count} inner packets were full-size: TSO was not exercised");
+        }
+        finally
+        {
+            fx.A.Ns.Ip("link", "set", "eth0", "gso_max_segs", "65535").Ok("gso_max_segs back");
+        }
+        Transfer(fx.B, fx.A, "10.0.1.0", 5312, 8 << 20);
+        var a1 = fx.A.Net.GetStatistics();
+        var b1 = fx.B.Net.GetStatistics();
+        output.WriteLine($"A: cut {a1.SuperPacketsSegmented - a0.SuperPacketsSegmented} super-packets into {a1.SegmentsSent - a0.SegmentsSent}; " +
+                         $"joined {a1.SegmentsCoalesced - a0.SegmentsCoalesced} segments into {a1.SuperPacketsWritten - a0.SuperPacketsWritten}");
+        output.WriteLine($"B: cut {b1.SuperPacketsSegmented - b0.SuperPacketsSegmented} super-packets into {b1.SegmentsSent - b0.SegmentsSent}; " +
+                         $"joined {b1.SegmentsCoalesced - b0.SegmentsCoalesced} segments into {b1.SuperPacketsWritten - b0.SuperPacketsWritten}");
+        Assert.True(a1.SuperPacketsSegmented > a0.SuperPacketsSegmented, "A read no TSO super-packet from flannel0");
+        Assert.True(b1.SuperPacketsSegmented > b0.SuperPacketsSegmented, "B read no TSO super-packet from flannel0");
+        Assert.True(a1.SuperPacketsWritten > a0.SuperPacketsWritten, "A wrote no coalesced super-packet into flannel0");
+        Assert.Equal(a0.SendErrors, a1.SendErrors);
+        Assert.Equal(0, a1.DroppedBadOffload + b1.DroppedBadOffload);
+
+        // Both directions have run every path once: from now on the loops allocate nothing.
+        long allocA = fx.A.Net.Forwarder.LoopThreadAllocatedBytes, allocB = fx.B.Net.Forwarder.LoopThreadAllocatedBytes;
+        Transfer(fx.A, fx.B, "10.0.2.0", 5313, 4 << 20);
+        Transfer(fx.B, fx.A, "10.0.1.0", 5314, 4 << 20);
+        Assert.Equal(allocA, fx.A.Net.Forwarder.LoopThreadAllocatedBytes);
+        Assert.Equal(allocB, fx.B.Net.Forwarder.LoopThreadAllocatedBytes);
+    }
+
+    /// <summary>Sends <paramref name="total"/> random bytes over TCP from one host's overlay address to another's and checks the sha256.</summary>
+    private static void Transfer(OverlayFixture.OverlayHost from, OverlayFixture.OverlayHost to, string address, int port, int total)
+    {
+        using var listener = to.Thread.Invoke(() =>
+        {
+            var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            l.Bind(new IPEndPoint(IPAddress.Parse(address), port));
+            l.Listen(1);
+            return l;
+        });
+        var receiver = Task.Run(() =>
+        {
+            using var c = listener.Accept();
+            c.ReceiveTimeout = 20_000;
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buf = new byte[1 << 16];
+            long got = 0;
+            int n;
+            while ((n = c.Receive(buf)) > 0) { sha.AppendData(buf, 0, n); got += n; }
+            return (got, Convert.ToHexString(sha.GetHashAndReset()));
+        });
+        using var client = from.Thread.Invoke(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        client.SendTimeout = 20_000;
+        client.Connect(new IPEndPoint(IPAddress.Parse(address), port));
+        var data = new byte[total];
+        new Random(port).NextBytes(data);
+        client.Send(data);
+        client.Shutdown(SocketShutdown.Send);
+        Assert.True(receiver.Wait(TimeSpan.FromSeconds(30)), "the transfer did not finish within 30 s");
+        var (received, hash) = receiver.Result;
+        Assert.Equal(total, received);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(data)), hash);
+    }
+}
