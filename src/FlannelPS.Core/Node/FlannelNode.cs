@@ -179,7 +179,7 @@ public sealed class FlannelNode
     {
         // One view of the peers for the node's life (a re-taken lease keeps its subnet): each new
         // watch's snapshot is diffed against it.
-        var peers = new LeaseWatcher(lease.Subnet);
+        var peers = new LeaseWatcher(lease.Subnet, _log);
         while (true)
         {
             using var leaseCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
