@@ -66,6 +66,38 @@ Describe 'Subnet leases' {
         @(Get-FlannelSubnetLease @common).PublicIP | Should -Be @('192.0.2.31')
     }
 
+    It 'removes a piped lease by its own key, prefix and endpoint, not the defaults (issue 13 item 1)' {
+        $other = "$prefix-other"
+        $value = '{"PublicIP":"192.0.2.33","PublicIPv6":null}'
+        Invoke-Etcdctl put "$prefix/subnets/10.0.33.0-24" $value | Out-Null
+        Invoke-Etcdctl put "$other/subnets/10.0.33.0-24" $value | Out-Null
+        $saved = $env:FLANNELD_ETCD_PREFIX
+        $env:FLANNELD_ETCD_PREFIX = $prefix   # the default prefix the piped lease must NOT be deleted under
+        try {
+            $l = Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $other
+            $l.EtcdPrefix | Should -Be $other
+            $l.EtcdEndpoint | Should -Be @($etcd)
+            # Get | Get reads the lease again where it came from.
+            ($l | Get-FlannelSubnetLease -EtcdEndpoint $etcd).Key | Should -Be "$other/subnets/10.0.33.0-24"
+            # An explicit -EtcdPrefix naming another place is refused, and nothing is deleted.
+            $l | Remove-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $prefix -Force -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'FlannelPipelineOriginMismatch,*'
+            Get-EtcdValue "$other/subnets/10.0.33.0-24" | Should -BeExactly $value
+            $l | Remove-FlannelSubnetLease -EtcdEndpoint $etcd -Force
+        }
+        finally { $env:FLANNELD_ETCD_PREFIX = $saved }
+        Get-EtcdValue "$other/subnets/10.0.33.0-24" | Should -BeNullOrEmpty
+        Get-EtcdValue "$prefix/subnets/10.0.33.0-24" | Should -BeExactly $value
+    }
+
+    It 'warns about each key it skips for a bad value instead of dropping it silently (issue 13 item 6)' {
+        Invoke-Etcdctl put "$prefix/subnets/10.0.41.0-24" 'not json' | Out-Null
+        Invoke-Etcdctl put "$prefix/subnets/10.0.42.0-24" '{"PublicIP":"192.0.2.42"}' | Out-Null
+        $got = @(Get-FlannelSubnetLease @common -WarningVariable w -WarningAction SilentlyContinue)
+        $got.Subnet | Should -Be @('10.0.42.0/24')
+        ($w -join "`n") | Should -BeLike "*$prefix/subnets/10.0.41.0-24*"
+    }
+
     It 'serves a whole pipeline of records over one etcd connection (Set-FlannelNetworkConfig, Get- and Remove-FlannelSubnetLease)' {
         Assert-TestNamespace  # captures on this namespace's lo, where the test etcd listens
         $port = ([uri]$etcd).Port

@@ -5,7 +5,7 @@ using System.Globalization;
 
 namespace FlannelPS.Core.Net;
 
-public readonly record struct Ip4Net(Ip4 Address, int PrefixLength)
+public readonly record struct Ip4Net(Ip4 Address, int PrefixLength) : IComparable<Ip4Net>
 {
     public static uint MaskOf(int prefixLength) => prefixLength == 0 ? 0u : uint.MaxValue << (32 - prefixLength);
 
@@ -51,6 +51,13 @@ public readonly record struct Ip4Net(Ip4 Address, int PrefixLength)
 
     /// <summary>The next network of the same size.</summary>
     public Ip4Net Next() => new(Address.Add(Size), PrefixLength);
+
+    /// <summary>Address order (10.0.9.0/24 before 10.0.72.0/24), then the shorter prefix first.</summary>
+    public int CompareTo(Ip4Net other)
+    {
+        var byAddress = Address.CompareTo(other.Address);
+        return byAddress != 0 ? byAddress : PrefixLength.CompareTo(other.PrefixLength);
+    }
 
     public override string ToString() => $"{Address}/{PrefixLength.ToString(CultureInfo.InvariantCulture)}";
 }

@@ -188,7 +188,7 @@ public sealed class FlannelNode
     {
         // One view of the peers for the node's life (a re-taken lease keeps its subnet): each new
         // watch's snapshot is diffed against it.
-        var peers = new LeaseWatcher(lease.Subnet);
+        var peers = new LeaseWatcher(lease.Subnet, _log);
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var datapath = network.RunAsync(runCts.Token);
         try

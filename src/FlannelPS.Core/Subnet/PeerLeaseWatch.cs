@@ -28,7 +28,7 @@ public sealed class PeerLeaseWatch
 
     public PeerLeaseWatch(ISubnetRegistry registry, Ip4Net ownSubnet, Action<IReadOnlyList<LeaseEvent>> onEvents,
         Action<Lease?> onOwnLeaseChanged, TimeProvider time, ILog log)
-        : this(registry, new LeaseWatcher(ownSubnet), onEvents, onOwnLeaseChanged, time, log) { }
+        : this(registry, new LeaseWatcher(ownSubnet, log), onEvents, onOwnLeaseChanged, time, log) { }
 
     /// <summary>
     /// Continues from what <paramref name="watcher"/> already knows: its first snapshot is diffed

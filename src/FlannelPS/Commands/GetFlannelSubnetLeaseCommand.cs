@@ -5,15 +5,25 @@ using FlannelPS.Model;
 
 namespace FlannelPS.Commands;
 
-[Cmdlet(VerbsCommon.Get, "FlannelSubnetLease")]
+[Cmdlet(VerbsCommon.Get, "FlannelSubnetLease", DefaultParameterSetName = InputObjectSet)]
 [OutputType(typeof(FlannelSubnetLease))]
 public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
 {
+    private const string SubnetSet = "Subnet";
+    private const string InputObjectSet = "InputObject";
+
     /// <summary>Lease subnet(s) to return, e.g. 10.0.72.0/24 or 10.0.7*; wildcards allowed.</summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = SubnetSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(SubnetLeaseCompleter))]
     public string[]? Subnet { get; set; }
+
+    // InputObject is the default set so that a piped lease binds to it before its Subnet property
+    // could bind by name (the binder tries the default set first). It is optional: with no input the
+    // cmdlet lists every lease, as with no -Subnet.
+    /// <summary>Lease(s) to read again, each from the etcd endpoints and prefix it came from.</summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
+    public FlannelSubnetLease[]? InputObject { get; set; }
 
     /// <summary>Only leases advertising this public IP.</summary>
     [Parameter]
@@ -25,13 +35,31 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
+        if (InputObject is not null)
+        {
+            foreach (var piped in InputObject)
+            {
+                // A piped lease is read again where it came from, not under this invocation's defaults.
+                Core.Registry.EtcdOptions origin;
+                Core.Subnet.ISubnetRegistry originRegistry;
+                try { (origin, originRegistry) = RegistryForOrigin(piped.EtcdEndpoint, piped.EtcdPrefix, $"Lease {piped.Key}"); }
+                catch (Core.Errors.FlannelException ex) { WriteError(ErrorMapper.ToErrorRecord(ex)); continue; }
+                Read(origin, originRegistry, [piped.Subnet]);
+            }
+            return;
+        }
         // One registry for every record of the pipeline, opened here on the pipeline thread.
         var (options, registry) = InvocationRegistry();
+        Read(options, registry, Subnet);
+    }
+
+    private void Read(Core.Registry.EtcdOptions options, Core.Subnet.ISubnetRegistry registry, string[]? subnets)
+    {
         RunAsync(async ct =>
         {
             var snapshot = await registry.GetLeasesAsync(ct).ConfigureAwait(false);
-            var patterns = Subnet?.Select(s => WildcardPattern.Get(s, WildcardOptions.IgnoreCase)).ToArray();
-            foreach (var lease in snapshot.Leases.OrderBy(l => l.Subnet.Address))
+            var patterns = subnets?.Select(s => WildcardPattern.Get(s, WildcardOptions.IgnoreCase)).ToArray();
+            foreach (var lease in snapshot.Leases.OrderBy(l => l.Subnet))
             {
                 var subnet = lease.Subnet.ToString();
                 if (patterns is not null)
@@ -40,10 +68,10 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
                 }
                 if (PublicIP is not null && lease.Attrs.PublicIP.ToString() != PublicIP) continue;
                 if (Reservation && !lease.IsReservation) continue;
-                Emit(new FlannelSubnetLease(lease, options.SubnetsPrefix));
+                Emit(new FlannelSubnetLease(lease, options));
             }
             // A literal subnet that matched nothing is an error, as Get-Item would report it.
-            foreach (var s in Subnet ?? [])
+            foreach (var s in subnets ?? [])
             {
                 if (!WildcardPattern.ContainsWildcardCharacters(s) && !snapshot.Leases.Any(l => l.Subnet.ToString() == s || l.Key == s))
                     EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{s}' under {options.SubnetsPrefix}."),

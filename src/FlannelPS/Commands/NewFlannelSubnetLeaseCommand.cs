@@ -66,7 +66,7 @@ public sealed class NewFlannelSubnetLeaseCommand : EtcdCmdlet
                 if (!Confirm($"{options.SubnetsPrefix} at {options.EndpointList}", $"Acquire a subnet lease for {publicIp}")) return;
                 lease = await manager.AcquireLeaseAsync(config, attrs, preferred, ct).ConfigureAwait(false);
             }
-            Emit(new FlannelSubnetLease(lease, options.SubnetsPrefix));
+            Emit(new FlannelSubnetLease(lease, options));
         });
     }
 

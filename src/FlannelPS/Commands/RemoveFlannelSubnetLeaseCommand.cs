@@ -1,20 +1,36 @@
 // Remove-FlannelSubnetLease: deletes lease keys (or reservations), by subnet or from the pipeline.
+// A piped lease (what Get-FlannelSubnetLease emits) is deleted by its own key, under the prefix and
+// at the etcd endpoints it was read from; a bare -Subnet uses the parameters.
 using System.Management.Automation;
+using FlannelPS.Core.Errors;
 using FlannelPS.Core.Net;
+using FlannelPS.Core.Registry;
 using FlannelPS.Core.Subnet;
 using FlannelPS.Infrastructure;
+using FlannelPS.Model;
 
 namespace FlannelPS.Commands;
 
-[Cmdlet(VerbsCommon.Remove, "FlannelSubnetLease", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsCommon.Remove, "FlannelSubnetLease", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = InputObjectSet)]
 [OutputType(typeof(void))]
 public sealed class RemoveFlannelSubnetLeaseCommand : EtcdCmdlet
 {
-    /// <summary>Subnet(s) whose key to delete, e.g. 10.0.72.0/24; wildcards allowed.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    // InputObject is the default set so that a piped lease binds to it before its Subnet property
+    // could bind by name (the binder tries the default set first); strings and other objects with a
+    // Subnet property still fall through to -Subnet.
+    private const string SubnetSet = "Subnet";
+    private const string InputObjectSet = "InputObject";
+
+    /// <summary>Subnet(s) whose key to delete under -EtcdPrefix, e.g. 10.0.72.0/24; wildcards allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = SubnetSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(SubnetLeaseCompleter))]
     public string[] Subnet { get; set; } = null!;
+
+    /// <summary>Lease(s) from Get-FlannelSubnetLease: each is deleted by its own key, prefix and etcd endpoints.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
+    [ValidateNotNull]
+    public FlannelSubnetLease[] InputObject { get; set; } = null!;
 
     /// <summary>Skip the confirmation prompt.</summary>
     [Parameter]
@@ -22,6 +38,11 @@ public sealed class RemoveFlannelSubnetLeaseCommand : EtcdCmdlet
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == InputObjectSet)
+        {
+            RemovePiped();
+            return;
+        }
         // One registry for every record of the pipeline, opened here on the pipeline thread.
         var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
@@ -45,15 +66,49 @@ public sealed class RemoveFlannelSubnetLeaseCommand : EtcdCmdlet
                     EmitError(new ErrorRecord(new ArgumentException($"'{s}' is not a subnet such as 10.0.72.0/24."), "FlannelInvalidArgument", ErrorCategory.InvalidArgument, s));
                     continue;
                 }
-                foreach (var subnet in targets)
-                {
-                    var key = options.SubnetsPrefix + SubnetKey.Make(subnet);
-                    if (!ConfirmUnlessForced(Force, key, "Remove subnet lease")) continue;
-                    if (!await registry.DeleteLeaseAsync(subnet, ct).ConfigureAwait(false))
-                        EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{subnet}' under {options.SubnetsPrefix}."),
-                            "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, s));
-                }
+                foreach (var subnet in targets) await DeleteAsync(options, registry, subnet, s, ct).ConfigureAwait(false);
             }
         });
+    }
+
+    private void RemovePiped()
+    {
+        // Each lease's origin is resolved here on the pipeline thread (it reads the bound parameters).
+        var work = new List<(EtcdOptions Options, ISubnetRegistry Registry, Ip4Net Subnet, FlannelSubnetLease Lease)>();
+        foreach (var lease in InputObject)
+        {
+            if (!Ip4Net.TryParse(lease.Subnet, out var subnet))
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"'{lease.Subnet}' is not a subnet such as 10.0.72.0/24."), "FlannelInvalidArgument", ErrorCategory.InvalidArgument, lease));
+                continue;
+            }
+            try
+            {
+                var (options, registry) = RegistryForOrigin(lease.EtcdEndpoint, lease.EtcdPrefix, $"Lease {lease.Key}");
+                if (options.SubnetsPrefix + SubnetKey.Make(subnet) != lease.Key)
+                    throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument,
+                        $"Lease key {lease.Key} does not match its subnet {lease.Subnet} under {options.SubnetsPrefix}; nothing deleted.", lease.Key);
+                work.Add((options, registry, subnet, lease));
+            }
+            catch (FlannelException ex)
+            {
+                WriteError(ErrorMapper.ToErrorRecord(ex));
+            }
+        }
+        if (work.Count == 0) return;
+        RunAsync(async ct =>
+        {
+            foreach (var (options, registry, subnet, lease) in work)
+                await DeleteAsync(options, registry, subnet, lease.Key, ct).ConfigureAwait(false);
+        });
+    }
+
+    private async Task DeleteAsync(EtcdOptions options, ISubnetRegistry registry, Ip4Net subnet, object target, CancellationToken ct)
+    {
+        var key = options.SubnetsPrefix + SubnetKey.Make(subnet);
+        if (!ConfirmUnlessForced(Force, $"{key} at {options.EndpointList}", "Remove subnet lease")) return;
+        if (!await registry.DeleteLeaseAsync(subnet, ct).ConfigureAwait(false))
+            EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{subnet}' under {options.SubnetsPrefix} at {options.EndpointList}."),
+                "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, target));
     }
 }

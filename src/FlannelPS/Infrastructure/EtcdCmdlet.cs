@@ -5,6 +5,7 @@
 using System.Management.Automation;
 using System.Net;
 using FlannelPS.Core.Subnet;
+using FlannelPS.Core.Errors;
 using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Infrastructure;
@@ -70,25 +71,59 @@ public abstract class EtcdConnectionCmdlet : FlannelCmdlet
     }
 
     private EtcdOptions? _invocationOptions;
-    private ISubnetRegistry? _invocationRegistry;
+    // Registries this invocation opened, one per (endpoints, prefix): the parameters' one, and one per
+    // origin of the records piped in (a lease read from another prefix or cluster).
+    private readonly Dictionary<string, (EtcdOptions Options, ISubnetRegistry Registry)> _registries = new(StringComparer.Ordinal);
 
     /// <summary>
     /// This invocation's etcd settings and registry, made on the first pipeline record and shared by the
     /// rest: piping 500 leases into Remove-FlannelSubnetLease is one etcd connection, not 500. Every
     /// etcd cmdlet gets its registry here; it connects on first use and is closed when the pipeline
-    /// ends. Call on the pipeline thread (the settings read session state).
+    /// ends. Call on the pipeline thread (the settings read session state). The registry's warnings
+    /// (a key skipped for a bad value) reach the pipeline as warning records.
     /// </summary>
     protected (EtcdOptions Options, ISubnetRegistry Registry) InvocationRegistry()
     {
         _invocationOptions ??= BuildEtcdOptions();
-        _invocationRegistry ??= new EtcdSubnetRegistry(_invocationOptions);
-        return (_invocationOptions, _invocationRegistry);
+        return RegistryFor(_invocationOptions);
+    }
+
+    /// <summary>
+    /// The registry for a record that names where it came from (its etcd endpoints and prefix): the
+    /// record's origin wins over the defaults, TLS and credentials come from the parameters. An explicit
+    /// -EtcdEndpoint or -EtcdPrefix that names another place is a mistake, not something to guess at:
+    /// it throws FlannelPipelineOriginMismatch. Call on the pipeline thread.
+    /// </summary>
+    protected (EtcdOptions Options, ISubnetRegistry Registry) RegistryForOrigin(IReadOnlyList<string> endpoints, string prefix, string what)
+    {
+        _invocationOptions ??= BuildEtcdOptions();
+        var origin = _invocationOptions with { Endpoints = [.. endpoints], Prefix = prefix };
+        var bound = MyInvocation.BoundParameters;
+        if (bound.ContainsKey(nameof(EtcdPrefix)) && origin.CleanPrefix != _invocationOptions.CleanPrefix)
+            throw new FlannelException("FlannelPipelineOriginMismatch", FlannelErrorCategory.InvalidArgument,
+                $"{what} comes from etcd prefix {origin.CleanPrefix}, not -EtcdPrefix {_invocationOptions.CleanPrefix}. Drop -EtcdPrefix, or pass -Subnet instead of piping the object.", what);
+        if (bound.ContainsKey(nameof(EtcdEndpoint)) && origin.EndpointList != _invocationOptions.EndpointList)
+            throw new FlannelException("FlannelPipelineOriginMismatch", FlannelErrorCategory.InvalidArgument,
+                $"{what} comes from etcd at {origin.EndpointList}, not -EtcdEndpoint {_invocationOptions.EndpointList}. Drop -EtcdEndpoint, or pass -Subnet instead of piping the object.", what);
+        return RegistryFor(origin);
+    }
+
+    private (EtcdOptions Options, ISubnetRegistry Registry) RegistryFor(EtcdOptions options)
+    {
+        var id = options.EndpointList + "|" + options.CleanPrefix;
+        if (!_registries.TryGetValue(id, out var entry))
+        {
+            entry = (options, new EtcdSubnetRegistry(options, new CmdletLog(this), TimeProvider.System));
+            _registries[id] = entry;
+        }
+        return entry;
     }
 
     protected override void DisposeResources()
     {
-        var registry = Interlocked.Exchange(ref _invocationRegistry, null);
-        registry?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        var registries = _registries.Values.Select(e => e.Registry).ToArray();
+        _registries.Clear();
+        foreach (var registry in registries) registry.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>The password a PSCredential holds, as etcd's auth needs it.</summary>

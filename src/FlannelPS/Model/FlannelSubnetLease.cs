@@ -1,12 +1,18 @@
-// What Get-FlannelSubnetLease emits and Remove-FlannelSubnetLease accepts by property name.
+// What Get-FlannelSubnetLease emits and Remove-FlannelSubnetLease accepts from the pipeline. It
+// carries where it was read (etcd endpoints and prefix), so a piped lease is acted on there, by its
+// own key, not wherever the next cmdlet's defaults point.
+using FlannelPS.Core.Registry;
 using FlannelPS.Core.Subnet;
 
 namespace FlannelPS.Model;
 
 public sealed class FlannelSubnetLease
 {
-    internal FlannelSubnetLease(Lease lease, string prefix)
+    internal FlannelSubnetLease(Lease lease, EtcdOptions origin)
     {
+        var prefix = origin.SubnetsPrefix;
+        EtcdEndpoint = [.. origin.Endpoints];
+        EtcdPrefix = origin.CleanPrefix;
         Subnet = lease.Subnet.ToString();
         PublicIP = lease.Attrs.PublicIP.ToString();
         BackendType = lease.Attrs.BackendType ?? string.Empty;
@@ -25,6 +31,11 @@ public sealed class FlannelSubnetLease
     /// <summary>When the lease expires; null for a reservation.</summary>
     public DateTimeOffset? Expiration { get; }
     public bool IsReservation { get; }
+    /// <summary>The full etcd key, e.g. /coreos.com/network/subnets/10.0.72.0-24.</summary>
     public string Key { get; }
     public string Value { get; }
+    /// <summary>The etcd endpoints the lease was read from.</summary>
+    public string[] EtcdEndpoint { get; }
+    /// <summary>The network's key prefix the lease was read under, e.g. /coreos.com/network.</summary>
+    public string EtcdPrefix { get; }
 }
