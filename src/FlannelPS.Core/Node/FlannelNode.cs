@@ -111,7 +111,7 @@ public sealed class FlannelNode
         var backend = _deps.Backends.Create(config.BackendType);
         if (backend.RequiresRoot) HostPrerequisites.EnsureRootAndTun(backend.Type);
 
-        var iface = _deps.ResolveInterface(_options.Interfaces, _options.PublicIP);
+        var iface = _deps.ResolveInterface(_options);
         UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = backend.Type, Network = config.Network.ToString() });
 
         var previous = SubnetEnvFile.Read(_options.SubnetFile);

@@ -47,7 +47,7 @@ public sealed class FlannelNodeTests : IDisposable
                 Registry = _registry,
                 OwnsRegistry = ownsRegistry,
                 Backends = new BackendRegistry().Add("alloc", () => backend ?? new AllocBackend()),
-                ResolveInterface = (_, _) => iface,
+                ResolveInterface = _ => iface,
                 Log = _log,
             });
         node.EventRaised += e => { lock (_events) _events.Add(e); };
