@@ -22,6 +22,11 @@ find "$out" -maxdepth 1 -name '*.dll' ! -name FlannelPS.dll ! -name FlannelPS.Lo
 cp -r module/. "$out"/
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 sed -i "s/ModuleVersion = '[^']*'/ModuleVersion = '$version'/" "$out/FlannelPS.psd1"
+# bin/flanneld: the node as a NativeAOT executable built from Core (no PowerShell, no .NET runtime
+# at run time). The native link uses the system's C toolchain (gcc, libc6-dev: tools/install-deps.sh).
+daemon=src/FlannelPS.Daemon/bin/$config/publish
+dotnet publish src/FlannelPS.Daemon/FlannelPS.Daemon.csproj -c "$config" -o "$daemon" -nologo -v:q -clp:ErrorsOnly >/dev/null
+install -m 0755 "$daemon/flanneld" "$out/bin/flanneld"
 chmod +x "$out"/bin/* 2>/dev/null || true
 dotnet pwsh -NoProfile -NonInteractive -File tools/Build-Help.ps1 -ModulePath "$out" \
   -DocXml "src/FlannelPS/bin/$config/net10.0/linux-x64/FlannelPS.xml" -SourceDir src/FlannelPS/Help

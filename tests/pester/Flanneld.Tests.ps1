@@ -119,10 +119,43 @@ Describe 'flanneld (the drop-in command)' {
     }
 
     It 'exits 2 on an unknown flag, with Go''s message and the usage' {
+        $r = Invoke-Flanneld @('--no-such-flag')
+        $r.ExitCode | Should -Be 2
+        $r.StdErr | Should -Match '^flag provided but not defined: -no-such-flag'
+        $r.StdErr | Should -Match '-etcd-endpoints string'
+    }
+
+    It 'exits 2 on a real flanneld flag FlannelPS lacks, saying it is not supported' {
         $r = Invoke-Flanneld @('--kube-subnet-mgr')
         $r.ExitCode | Should -Be 2
-        $r.StdErr | Should -Match '^flag provided but not defined: -kube-subnet-mgr'
-        $r.StdErr | Should -Match '-etcd-endpoints string'
+        $r.StdErr | Should -Match '^flag -kube-subnet-mgr is a flanneld flag that is not supported by FlannelPS'
+    }
+
+    It '--help prints each flag with its default as Go''s flag package does, and exits 0' {
+        $r = Invoke-Flanneld @('--help')
+        $r.ExitCode | Should -Be 0
+        $r.StdErr | Should -Match ([regex]::Escape("  -etcd-prefix string`n    `tetcd prefix (default `"/coreos.com/network`")`n"))
+        $r.StdErr | Should -Match ([regex]::Escape("  -iptables-forward-rules`n    `tadd default accept rules to FORWARD chain in iptables (default true)`n"))
+        $r.StdErr | Should -Match ([regex]::Escape("  -iface-regex value`n"))
+    }
+
+    It 'picks the interface by --iface-regex (address, then name) and by --iface-can-reach, and exits 1 when nothing matches' {
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
+        $common = @("--etcd-endpoints=$etcd", "--etcd-prefix=$prefix", "--subnet-file=$subnetFile")
+        foreach ($choice in @('--iface-regex=^192\.0\.2\.121$', "--iface-regex=^$ul`$", '--iface-can-reach=192.0.2.200')) {
+            Remove-Item $subnetFile -ErrorAction SilentlyContinue
+            $run = Start-Flanneld (@($common) + $choice)
+            Wait-Until { Test-Path $subnetFile } -TimeoutSec 30 -Because "subnet.env with $choice" | Out-Null
+            (Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $prefix).PublicIP | Should -Be '192.0.2.121' -Because $choice
+            ((Get-Content $run.Log) -match "Using interface with name $ul and address 192\.0\.2\.121") | Should -HaveCount 1
+            Stop-Flanneld $run | Should -Be 0
+        }
+        Remove-Item $subnetFile -ErrorAction SilentlyContinue
+        $run = Start-Flanneld (@($common) + '--iface-regex=^nomatch[0-9]$')
+        $run.Process.WaitForExit(30000) | Should -BeTrue
+        $run.Process.ExitCode | Should -Be 1
+        (Get-Content $run.Log)[-1] | Should -Match '^E\d{4} .* flanneld\] .*nomatch'
+        Test-Path $subnetFile | Should -BeFalse
     }
 
     It 'prints --version on stderr and exits 0' {

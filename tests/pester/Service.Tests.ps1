@@ -26,7 +26,7 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
     It 'maps the parameters onto the sysconfig variables and FLANNEL_OPTIONS, and renders the unit' -Skip:$systemdRuns {
         $svc = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379, http://192.0.2.3:2379 -EtcdPrefix /atomic.io/network `
             -Interface eth1 -PublicIP 198.51.100.7 -IpMasq -SubnetFile /run/flannel/x.env -SubnetLeaseRenewMargin 30 `
-            -IptablesResyncSec 9 -NoIptablesForwardRules -HealthzPort 8471 -AdditionalOption '-v=2' -PwshCommand /usr/bin/pwsh `
+            -IptablesResyncSec 9 -NoIptablesForwardRules -HealthzPort 8471 -AdditionalOption '-v=2' `
             @paths -WarningVariable warn -WarningAction SilentlyContinue
         $svc.Changed | Should -BeTrue
         $svc.SystemdRunning | Should -BeExactly $false
@@ -41,7 +41,6 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
             'FLANNEL_ETCD_ENDPOINTS="http://192.0.2.2:2379,http://192.0.2.3:2379"'
             'FLANNEL_ETCD_PREFIX="/atomic.io/network"'
             'FLANNEL_OPTIONS="-iface=eth1 -public-ip=198.51.100.7 -ip-masq=true -subnet-file=/run/flannel/x.env -subnet-lease-renew-margin=30 -iptables-resync=9 -iptables-forward-rules=false -healthz-port=8471 -v=2"'
-            'FLANNELPS_PWSH="/usr/bin/pwsh"'
         )
         $envText | Should -BeExactly $svc.EnvironmentContent
         $envText | Should -Match '^# Written by FlannelPS \(Install-FlannelService\)'
@@ -57,9 +56,9 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
         (Get-Item $paths.UnitPath).UnixMode | Should -Be '-rw-r--r--'
     }
 
-    It 'records the pwsh it runs in, and a second identical install changes nothing' -Skip:$systemdRuns {
+    It 'records no pwsh (the service runs the compiled flanneld), and a second identical install changes nothing' -Skip:$systemdRuns {
         $first = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 @paths -WarningAction SilentlyContinue
-        (Get-Content $paths.EnvironmentFilePath) -match '^FLANNELPS_PWSH=' | Should -HaveCount 1
+        (Get-Content $paths.EnvironmentFilePath) -match 'PWSH' | Should -BeNullOrEmpty
         $stamp = (Get-Item $paths.UnitPath).LastWriteTimeUtc
         Start-Sleep -Milliseconds 50
         $again = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 @paths -WarningAction SilentlyContinue
@@ -159,21 +158,19 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
 
 Describe 'flanneld-start (the unit''s ExecStart)' {
     BeforeAll {
-        # A stand-in for pwsh that prints the arguments flanneld would parse: the shell path alone.
-        $script:stub = Join-Path $root 'stub-pwsh.sh'
-        New-Item -ItemType Directory $root -Force | Out-Null
-        Set-Content $stub -Value @'
-i=0
-while [ "$i" -lt "$_FLANNELD_ARGC" ]; do eval "printf '%s\n' \"\$_FLANNELD_ARG_$i\""; i=$((i + 1)); done
-'@
+        # flanneld-start beside a stand-in flanneld that prints the arguments it is given, one a line.
+        $script:stubBin = Join-Path $root 'stub-bin'
+        New-Item -ItemType Directory $stubBin -Force | Out-Null
+        Copy-Item (Join-Path $bin 'flanneld-start') $stubBin
+        Set-Content (Join-Path $stubBin 'flanneld') -Value "#!/bin/sh`nfor a in `"`$@`"; do printf '%s\n' `"`$a`"; done"
+        & chmod +x (Join-Path $stubBin 'flanneld')
         function Get-StartArgs([hashtable] $Environment, [string[]] $Options = @()) {
             $psi = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
-            $psi.ArgumentList.Add((Join-Path $bin 'flanneld-start'))
+            $psi.ArgumentList.Add((Join-Path $stubBin 'flanneld-start'))
             foreach ($o in $Options) { $psi.ArgumentList.Add($o) }
             $psi.RedirectStandardOutput = $true
             $psi.UseShellExecute = $false
             foreach ($n in 'FLANNEL_ETCD_ENDPOINTS', 'FLANNEL_ETCD', 'FLANNEL_ETCD_PREFIX', 'FLANNEL_ETCD_KEY') { $psi.Environment.Remove($n) | Out-Null }
-            $psi.Environment['FLANNELPS_PWSH'] = "/bin/sh $stub"
             foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
             $p = [Diagnostics.Process]::Start($psi)
             $out = $p.StandardOutput.ReadToEnd()

@@ -16,6 +16,8 @@ public sealed record FlanneldSettings
     public string? EtcdUsername { get; init; }
     public string? EtcdPassword { get; init; }
     public IReadOnlyList<string> Iface { get; init; } = [];
+    public IReadOnlyList<string> IfaceRegex { get; init; } = [];
+    public string? IfaceCanReach { get; init; }
     public string? PublicIP { get; init; }
     public bool IpMasq { get; init; }
     public string SubnetFile { get; init; } = "/run/flannel/subnet.env";
@@ -33,7 +35,8 @@ public sealed record FlanneldParseResult(FlanneldSettings? Settings, int ExitCod
 
 public static class FlanneldCommandLine
 {
-    private enum Kind { String, Bool, Int, List }
+    /// <summary>List and Level print as Go's "value" (a flag.Value), the others by their type.</summary>
+    private enum Kind { String, Bool, Int, List, Level }
 
     /// <summary>A flag: how to apply a value, and (Value) how to read it back for Format; null = never formatted.</summary>
     private sealed record Flag(string Name, Kind Kind, string Usage, Func<FlanneldSettings, string, FlanneldSettings> Apply,
@@ -52,7 +55,9 @@ public static class FlanneldCommandLine
         new("etcd-cafile", Kind.String, "SSL Certificate Authority file used to secure etcd communication", (s, v) => s with { EtcdCAFile = v }, s => One(s.EtcdCAFile)),
         new("etcd-username", Kind.String, "username for BasicAuth to etcd", (s, v) => s with { EtcdUsername = v }, s => One(s.EtcdUsername)),
         new("etcd-password", Kind.String, "password for BasicAuth to etcd", (s, v) => s with { EtcdPassword = v }, s => One(s.EtcdPassword)),
-        new("iface", Kind.List, "interface to use (IP or name) for inter-host communication; may be repeated", (s, v) => s with { Iface = [.. s.Iface, v] }, s => s.Iface),
+        new("iface", Kind.List, "interface to use (IP or name) for inter-host communication. Can be specified multiple times to check each option in order. Returns the first match found.", (s, v) => s with { Iface = [.. s.Iface, v] }, s => s.Iface),
+        new("iface-regex", Kind.List, "regex expression to match the first interface to use (IP or name) for inter-host communication. Can be specified multiple times to check each regex in order. Returns the first match found. Regexes are checked after specific interfaces specified by the iface option have already been checked.", (s, v) => s with { IfaceRegex = [.. s.IfaceRegex, v] }, s => s.IfaceRegex),
+        new("iface-can-reach", Kind.String, "detect interface to use (IP or name) for inter-host communication based on which will be used for provided IP. This is exactly the interface to use of command 'ip route get <ip-address>'", (s, v) => s with { IfaceCanReach = v }, s => One(s.IfaceCanReach)),
         new("public-ip", Kind.String, "IP accessible by other nodes for inter-host communication", (s, v) => s with { PublicIP = v }, s => One(s.PublicIP)),
         new("ip-masq", Kind.Bool, "setup IP masquerade rule for traffic destined outside of overlay network", (s, v) => s with { IpMasq = ParseBool(v) }, s => One(s.IpMasq)),
         new("subnet-file", Kind.String, "filename where env variables (subnet, MTU, ... ) will be written to", (s, v) => s with { SubnetFile = v }, s => One(s.SubnetFile)),
@@ -62,7 +67,16 @@ public static class FlanneldCommandLine
         new("healthz-ip", Kind.String, "the IP address for healthz server to listen", (s, v) => s with { HealthzIP = v }, s => One(s.HealthzIP)),
         new("healthz-port", Kind.Int, "the port for healthz server to listen(0 to disable)", (s, v) => s with { HealthzPort = ParseInt(v) }, s => One(s.HealthzPort)),
         new("version", Kind.Bool, "print version and exit", (s, v) => s with { Version = ParseBool(v) }),
-        new("v", Kind.Int, "log level for V logs (accepted; FlannelPS logs at info)", (s, v) => { ParseInt(v); return s; }),
+        new("v", Kind.Level, "number for the log level verbosity (accepted; FlannelPS logs at info)", (s, v) => { ParseInt(v); return s; }),
+    ];
+
+    /// <summary>flanneld v0.20.2's flags that FlannelPS does not implement (Kubernetes subnet manager,
+    /// IPv6, glog's per-file controls), with whether each is a boolean (takes no separate value).</summary>
+    private static readonly (string Name, bool IsBool)[] Unsupported =
+    [
+        ("kube-annotation-prefix", false), ("kube-api-url", false), ("kube-subnet-mgr", true), ("kubeconfig-file", false),
+        ("log_backtrace_at", false), ("net-config-path", false), ("public-ipv6", false), ("set-node-network-unavailable", true),
+        ("vmodule", false),
     ];
 
     public const string RenewMarginError = Subnet.LeaseRenewer.InvalidMarginText;
@@ -84,6 +98,8 @@ public static class FlanneldCommandLine
             if (eq >= 0) { name = body[..eq]; value = body[(eq + 1)..]; hasValue = true; }
             if (name is "h" or "help") return new FlanneldParseResult(settings with { Help = true }, 0, Usage());
             var flag = Flags.FirstOrDefault(f => f.Name == name);
+            if (flag is null && Array.Exists(Unsupported, u => u.Name == name))
+                return Fail(2, $"flag -{name} is a flanneld flag that is not supported by FlannelPS\n{Usage()}");
             if (flag is null) return Fail(2, $"flag provided but not defined: -{name}\n{Usage()}");
             if (flag.Kind == Kind.Bool)
             {
@@ -107,7 +123,7 @@ public static class FlanneldCommandLine
             if (string.IsNullOrEmpty(env)) continue;
             try
             {
-                settings = flag.Kind == Kind.List
+                settings = flag.Name == "iface"
                     ? env.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Aggregate(settings, flag.Apply)
                     : flag.Apply(settings, env);
             }
@@ -144,16 +160,33 @@ public static class FlanneldCommandLine
         return words;
     }
 
+    /// <summary>The usage text as Go's flag package prints it: flags sorted by name, each with its type
+    /// ("value" for repeatable ones) and its default when that is not the zero value.</summary>
     public static string Usage()
     {
+        var defaults = new FlanneldSettings();
         var sb = new StringBuilder("Usage: flanneld [OPTION]...\n");
-        foreach (var f in Flags)
+        foreach (var f in Flags.OrderBy(f => f.Name, StringComparer.Ordinal))
         {
-            var type = f.Kind switch { Kind.Int => " int", Kind.Bool => "", _ => " string" };
-            sb.Append("  -").Append(f.Name).Append(type).Append("\n    \t").Append(f.Usage).Append('\n');
+            var type = f.Kind switch { Kind.Int => " int", Kind.Bool => "", Kind.String => " string", _ => " value" };
+            var line = $"  -{f.Name}{type}";
+            sb.Append(line).Append(line.Length <= 4 ? "\t" : "\n    \t").Append(f.Usage);
+            var value = f.Value?.Invoke(defaults) is [var single] ? single : null;
+            if (value is not null && !IsZero(f.Kind, value))
+                sb.Append(f.Kind == Kind.String ? $" (default \"{value}\")" : $" (default {value})");
+            sb.Append('\n');
         }
+        sb.Append("Not supported by FlannelPS (flanneld v0.20.2 has them): ")
+          .Append(string.Join(", ", Unsupported.Select(u => "-" + u.Name))).Append('\n');
         return sb.ToString();
     }
+
+    private static bool IsZero(Kind kind, string value) => kind switch
+    {
+        Kind.Bool => value == "false",
+        Kind.Int => value == "0",
+        _ => value.Length == 0,
+    };
 
     private static FlanneldParseResult Fail(int code, string message) => new(null, code, message);
 

@@ -17,7 +17,7 @@ public static class NetworkConfigJson
         if (subnetMax is { } max) sb.Append(",\"SubnetMax\":\"").Append(max.ToString()).Append('"');
         if (backendType is not null || backendPort is not null || vni is not null || directRouting is not null)
         {
-            sb.Append(",\"Backend\":{\"Type\":").Append(JsonSerializer.Serialize(backendType ?? "udp"));
+            sb.Append(",\"Backend\":{\"Type\":").Append(JsonText.Quote(backendType ?? "udp"));
             if (backendPort is { } port) sb.Append(",\"Port\":").Append(port);
             if (vni is { } v) sb.Append(",\"VNI\":").Append(v);
             if (directRouting is { } d) sb.Append(",\"DirectRouting\":").Append(d ? "true" : "false");

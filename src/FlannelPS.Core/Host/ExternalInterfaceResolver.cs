@@ -5,6 +5,8 @@
 using System.Globalization;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Interop;
@@ -61,6 +63,56 @@ public static class ExternalInterfaceResolver
             address = PickAddress(link);
         }
 
+        return Finish(name, address, publicIP, log);
+    }
+
+    /// <summary>
+    /// --iface-regex: the first IPv4 address of this host (interfaces in kernel order) whose text the
+    /// pattern matches anywhere, else the first interface whose name it matches; as flannel does, a
+    /// name match then takes that interface's own address.
+    /// </summary>
+    public static ExternalInterface ResolveByRegex(string pattern, Ip4? publicIP = null, ILog? log = null)
+    {
+        log ??= NullLog.Instance;
+        Regex regex;
+        try { regex = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)); }
+        catch (ArgumentException ex)
+        {
+            throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument,
+                $"--iface-regex '{pattern}' is not a valid regular expression: {ex.Message}", pattern, ex);
+        }
+        var links = ReadIpv4Links();
+        foreach (var link in links)
+            foreach (var a in link.Addresses)
+                if (regex.IsMatch(a.ToString())) return Finish(link.Name, a, publicIP, log);
+        foreach (var link in links)
+            if (regex.IsMatch(link.Name)) return Finish(link.Name, PickAddress(link), publicIP, log);
+        throw new FlannelException("FlannelInterfaceNotFound", FlannelErrorCategory.ObjectNotFound,
+            $"Could not match pattern {pattern} to any of the available network interfaces ({string.Join(", ", links.Select(l => l.Name))})", pattern);
+    }
+
+    /// <summary>--iface-can-reach: the interface the kernel would send a packet to <paramref name="destination"/>
+    /// through (`ip route get`), with the route's source address (else the interface's first address).</summary>
+    public static ExternalInterface ResolveCanReach(string destination, Ip4? publicIP = null, ILog? log = null, IHostNetwork? host = null)
+    {
+        log ??= NullLog.Instance;
+        if (!Ip4.TryParse(destination, out var target))
+            throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument,
+                $"--iface-can-reach '{destination}' is not a valid IPv4 address.", destination);
+        log.Info($"Determining interface to use based on given ifaceCanReach: {target}");
+        host ??= new RtnetlinkHostNetwork();
+        var route = host.LookupRoute(target);
+        if (route?.Device is not { } dev)
+            throw new FlannelException("FlannelInterfaceNotFound", FlannelErrorCategory.ObjectNotFound,
+                $"failed to get ifaceCanReach: no route to {target}", destination);
+        var link = ReadIpv4Links().FirstOrDefault(l => l.Name == dev)
+            ?? throw new FlannelException("FlannelInterfaceNotFound", FlannelErrorCategory.ObjectNotFound,
+                $"failed to get ifaceCanReach: the route to {target} leaves through {dev}, which has no IPv4 address", destination);
+        return Finish(link.Name, route.Source ?? PickAddress(link), publicIP, log);
+    }
+
+    private static ExternalInterface Finish(string name, Ip4 address, Ip4? publicIP, ILog log)
+    {
         if (!InterfaceInfo.TryGet(name, out var index, out var mtu))
             throw new FlannelException("FlannelInterfaceNotFound", FlannelErrorCategory.ObjectNotFound, $"interface {name} disappeared while it was being looked up", name);
         if (mtu == 0)

@@ -11,6 +11,9 @@ public sealed record HostRoute(Ip4Net Destination, string? Device, Ip4? Gateway,
     /// <summary>The gateway is reachable through Device without a covering route (RTNH_F_ONLINK), as vxlan's routes are.</summary>
     public bool OnLink { get; init; }
 
+    /// <summary>The preferred source address (`src`), when the kernel reports one; not part of the route's identity here.</summary>
+    public Ip4? Source { get; init; }
+
     public bool IsUnicast => Type == "unicast";
 
     /// <summary>As `ip route` prints it, for messages.</summary>

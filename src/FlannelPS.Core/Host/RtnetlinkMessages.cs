@@ -248,6 +248,7 @@ internal static class RtnetlinkMessages
         var route = new HostRoute(dst, dev, a.Ip4(RTA_GATEWAY), RouteTypeName(m.U8(7)))
         {
             OnLink = (m.U32(8) & RTNH_F_ONLINK) != 0,
+            Source = a.Ip4(RTA_PREFSRC),
         };
         return (table, route);
     }

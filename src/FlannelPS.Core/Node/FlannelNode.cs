@@ -113,7 +113,7 @@ public sealed class FlannelNode
         if (description.NeedsTun) HostPrerequisites.EnsureRootAndTun(description.Type);
         else if (description.RequiresRoot) HostPrerequisites.EnsureRoot(description.Type);
 
-        var iface = _deps.ResolveInterface(_options.Interfaces, _options.PublicIP);
+        var iface = _deps.ResolveInterface(_options);
         UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = description.Type, Network = config.Network.ToString() });
         RemoveOtherBackendsLeftovers(kind, config);
 

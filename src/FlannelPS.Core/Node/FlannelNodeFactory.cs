@@ -21,26 +21,30 @@ public static class FlannelNodeFactory
             Registry = new EtcdSubnetRegistry(etcd, log, TimeProvider.System),
             OwnsRegistry = true,
             Backends = DefaultBackends(udpTuning),
-            ResolveInterface = (candidates, publicIp) => ResolveInterface(candidates, publicIp, log),
+            ResolveInterface = options => ResolveInterface(options, log),
             CreateTrafficRules = NodeTrafficRules.Create,
             Host = new RtnetlinkHostNetwork(),
             Log = log,
         });
 
     /// <summary>
-    /// flannel's interface choice: the first -Interface candidate that exists; with none, the interface
-    /// owning -PublicIP (HEAD), else the default-route interface. -PublicIP is what the lease advertises.
+    /// flannel's interface choice. With no --iface, --iface-regex or --iface-can-reach: the interface
+    /// owning -PublicIP, else the default-route interface. Otherwise the first --iface candidate that
+    /// exists, then the first --iface-regex that matches, then the route to --iface-can-reach; none
+    /// resolving is an error. -PublicIP is what the lease advertises.
     /// </summary>
-    public static ExternalInterface ResolveInterface(IReadOnlyList<string> candidates, string? publicIp, ILog log)
+    public static ExternalInterface ResolveInterface(NodeOptions options, ILog log)
     {
         Ip4? advertised = null;
+        var publicIp = options.PublicIP;
         if (!string.IsNullOrEmpty(publicIp))
         {
             if (!Ip4.TryParse(publicIp, out var ip))
                 throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{publicIp}' is not a valid IPv4 address.", publicIp);
             advertised = ip;
         }
-        if (candidates.Count == 0)
+        var candidates = options.Interfaces;
+        if (candidates.Count == 0 && options.InterfaceRegexes.Count == 0 && string.IsNullOrEmpty(options.InterfaceCanReach))
         {
             if (advertised is { } pub)
             {
@@ -59,6 +63,21 @@ public static class FlannelNodeFactory
             try { return ExternalInterfaceResolver.Resolve(candidate, advertised, log); }
             catch (FlannelException ex) when (ex.ErrorId == "FlannelInterfaceNotFound") { last = ex; }
         }
-        throw last!;
+        foreach (var pattern in options.InterfaceRegexes)
+        {
+            try { return ExternalInterfaceResolver.ResolveByRegex(pattern, advertised, log); }
+            catch (FlannelException ex) when (ex.ErrorId is "FlannelInterfaceNotFound" or "FlannelInterfaceNoAddress")
+            {
+                log.Info($"Could not find valid interface matching {pattern}: {ex.Message}");
+                last = ex;
+            }
+        }
+        if (!string.IsNullOrEmpty(options.InterfaceCanReach))
+            return ExternalInterfaceResolver.ResolveCanReach(options.InterfaceCanReach, advertised, log);
+        if (candidates.Count == 1 && options.InterfaceRegexes.Count == 0) throw last!;
+        throw new FlannelException("FlannelInterfaceNotFound", FlannelErrorCategory.ObjectNotFound,
+            "Failed to find interface to use that matches the interfaces and/or regexes provided " +
+            $"(--iface {string.Join(", ", candidates)}; --iface-regex {string.Join(", ", options.InterfaceRegexes)}): {last?.Message}",
+            string.Join(",", [.. candidates, .. options.InterfaceRegexes]), last);
     }
 }

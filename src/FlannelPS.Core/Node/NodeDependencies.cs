@@ -16,8 +16,8 @@ public sealed record NodeDependencies
     /// <summary>The node disposes Registry when it stops (set by FlannelNodeFactory, which creates it).</summary>
     public bool OwnsRegistry { get; init; }
     public required BackendRegistry Backends { get; init; }
-    /// <summary>(--iface candidates, --public-ip) → the external interface.</summary>
-    public required Func<IReadOnlyList<string>, string?, ExternalInterface> ResolveInterface { get; init; }
+    /// <summary>The node's interface choice (--iface, --iface-regex, --iface-can-reach, --public-ip) → the external interface.</summary>
+    public required Func<NodeOptions, ExternalInterface> ResolveInterface { get; init; }
     /// <summary>Builds the node's iptables rule set; null installs none (tests, alloc without masq).</summary>
     public Func<NetworkConfig, BackendDescription, Lease, NodeOptions, SubnetEnvContents?, ILog, ITrafficRules?>? CreateTrafficRules { get; init; }
     /// <summary>The host seam, for removing what another backend left; null skips that (unit tests).</summary>

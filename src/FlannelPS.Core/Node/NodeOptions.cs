@@ -9,6 +9,12 @@ public sealed record NodeOptions
 
     /// <summary>Interface names or IPv4 addresses (--iface, repeatable: the first that resolves wins); empty selects the default-route interface.</summary>
     public IReadOnlyList<string> Interfaces { get; init; } = [];
+    /// <summary>Regular expressions matched against this host's IPv4 addresses, then its interface names
+    /// (--iface-regex, repeatable), tried when no Interfaces entry resolves.</summary>
+    public IReadOnlyList<string> InterfaceRegexes { get; init; } = [];
+    /// <summary>An IPv4 address: use the interface (and source address) the kernel routes it through
+    /// (--iface-can-reach), tried after Interfaces and InterfaceRegexes.</summary>
+    public string? InterfaceCanReach { get; init; }
     /// <summary>Address advertised in the lease (--public-ip); null uses the interface address.</summary>
     public string? PublicIP { get; init; }
     public bool IpMasq { get; init; }

@@ -15,13 +15,8 @@ public sealed record FlannelServiceSettings
     public string UnitPath { get; init; } = DefaultUnitPath;
     public string EnvironmentFilePath { get; init; } = DefaultEnvironmentFilePath;
 
-    /// <summary>The module's bin directory: the unit runs its flanneld-start.</summary>
+    /// <summary>The module's bin directory: the unit runs its flanneld-start, which runs the compiled flanneld beside it.</summary>
     public required string BinDirectory { get; init; }
-
-    /// <summary>How to start pwsh (FLANNELPS_PWSH), e.g. "/usr/bin/pwsh" or "/usr/bin/dotnet /x/pwsh.dll";
-    /// systemd gives services neither a login PATH nor HOME, so the installer records the one it ran in.
-    /// Null leaves it to find-pwsh.sh.</summary>
-    public string? PwshCommand { get; init; }
 
     /// <summary>flanneld's flags: etcd endpoints and prefix go to FLANNEL_ETCD_ENDPOINTS/FLANNEL_ETCD_PREFIX,
     /// every other non-default value to FLANNEL_OPTIONS.</summary>

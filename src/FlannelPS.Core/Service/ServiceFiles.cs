@@ -61,11 +61,6 @@ public static class ServiceFiles
         sb.Append("FLANNEL_ETCD_PREFIX=\"").Append(settings.Flanneld.EtcdPrefix).Append("\"\n\n");
         sb.Append("# Further flanneld flags (see `flanneld --help`).\n");
         sb.Append("FLANNEL_OPTIONS=\"").Append(string.Join(' ', OptionWords(settings))).Append("\"\n");
-        if (!string.IsNullOrEmpty(settings.PwshCommand))
-        {
-            sb.Append("\n# How flanneld starts PowerShell: services get no login PATH or HOME.\n");
-            sb.Append("FLANNELPS_PWSH=\"").Append(settings.PwshCommand).Append("\"\n");
-        }
         return sb.ToString();
     }
 
@@ -75,7 +70,6 @@ public static class ServiceFiles
     {
         CheckValue("EtcdEndpoints", settings.Flanneld.EtcdEndpoints);
         CheckValue("EtcdPrefix", settings.Flanneld.EtcdPrefix);
-        if (settings.PwshCommand is not null) CheckValue("PwshCommand", settings.PwshCommand, allowSpaces: true);
         CheckValue("EnvironmentFilePath", settings.EnvironmentFilePath);
         if (!IsSimpleName(settings.Name))
             throw Invalid("Name", settings.Name, "use letters, digits, '-', '_', '.' or '@'");
@@ -96,11 +90,11 @@ public static class ServiceFiles
 
     // Words of FLANNEL_OPTIONS are split at whitespace by systemd; every value sits in "..." that both
     // systemd's EnvironmentFile parser and sh read literally only without these characters.
-    private static void CheckValue(string what, string value, bool allowSpaces = false)
+    private static void CheckValue(string what, string value)
     {
         foreach (var c in value)
         {
-            if (c is '"' or '\\' or '$' or '`' || char.IsControl(c) || (!allowSpaces && char.IsWhiteSpace(c)))
+            if (c is '"' or '\\' or '$' or '`' || char.IsControl(c) || char.IsWhiteSpace(c))
                 throw Invalid(what, value, "it may not contain whitespace, quotes, '\\', '$' or '`'");
         }
     }

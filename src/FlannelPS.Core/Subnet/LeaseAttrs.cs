@@ -2,6 +2,7 @@
 // Go field order so real flanneld nodes (and etcdctl users) read exactly what they expect.
 using System.Text;
 using System.Text.Json;
+using FlannelPS.Core.Config;
 using FlannelPS.Core.Net;
 
 namespace FlannelPS.Core.Subnet;
@@ -14,9 +15,9 @@ public sealed record LeaseAttrs(Ip4 PublicIP, string? BackendType = null, string
         var sb = new StringBuilder(96);
         sb.Append("{\"PublicIP\":\"").Append(PublicIP.ToString()).Append("\",\"PublicIPv6\":null");
         if (!string.IsNullOrEmpty(BackendType))
-            sb.Append(",\"BackendType\":").Append(JsonSerializer.Serialize(BackendType));
+            sb.Append(",\"BackendType\":").Append(JsonText.Quote(BackendType));
         if (!string.IsNullOrEmpty(BackendData))
-            sb.Append(",\"BackendData\":").Append(Compact(BackendData));
+            sb.Append(",\"BackendData\":").Append(JsonText.Compact(BackendData));
         sb.Append('}');
         return sb.ToString();
     }
@@ -44,11 +45,5 @@ public sealed record LeaseAttrs(Ip4 PublicIP, string? BackendType = null, string
         {
             return null;
         }
-    }
-
-    private static string Compact(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        return JsonSerializer.Serialize(doc.RootElement);
     }
 }

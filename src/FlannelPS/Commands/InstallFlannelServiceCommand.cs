@@ -33,11 +33,6 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
     [ValidateNotNullOrEmpty]
     public string EnvironmentFilePath { get; set; } = FlannelServiceSettings.DefaultEnvironmentFilePath;
 
-    /// <summary>How the service starts pwsh (FLANNELPS_PWSH). Default: the pwsh running this command.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? PwshCommand { get; set; }
-
     /// <summary>Write the files (and enable the unit) but do not start or restart it.</summary>
     [Parameter]
     public SwitchParameter NoStart { get; set; }
@@ -49,34 +44,16 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
     protected override void ProcessRecord()
     {
         var binDirectory = Path.Combine(ModuleBase(), "bin");
-        var node = BuildNodeOptions();
+        _ = BuildNodeOptions(); // the node checks, so a unit that would crash-loop is never written
         var etcd = BuildEtcdOptions();
-        var flanneld = new FlanneldSettings
-        {
-            EtcdEndpoints = string.Join(',', etcd.Endpoints),
-            EtcdPrefix = etcd.Prefix,
-            EtcdCAFile = etcd.CAFile,
-            EtcdCertFile = etcd.CertFile,
-            EtcdKeyFile = etcd.KeyFile,
-            EtcdUsername = etcd.Username,
-            EtcdPassword = etcd.Password,
-            Iface = node.Interfaces,
-            PublicIP = node.PublicIP,
-            IpMasq = node.IpMasq,
-            SubnetFile = node.SubnetFile,
-            SubnetLeaseRenewMargin = (int)node.RenewMargin.TotalMinutes,
-            IptablesResync = (int)node.IptablesResync.TotalSeconds,
-            IptablesForwardRules = node.IptablesForwardRules,
-            HealthzIP = HealthzIP,
-            HealthzPort = HealthzPort,
-        };
+        // The same settings flanneld parses from FLANNEL_OPTIONS, and BuildNodeOptions has checked them.
+        var flanneld = BuildFlanneldSettings().WithEtcd(etcd);
         var settings = new FlannelServiceSettings
         {
             Name = Name,
             UnitPath = ResolvePath(UnitPath ?? $"/etc/systemd/system/{Name}.service"),
             EnvironmentFilePath = ResolvePath(EnvironmentFilePath),
             BinDirectory = binDirectory,
-            PwshCommand = PwshCommand ?? CurrentPwshCommand(),
             Flanneld = flanneld,
             AdditionalOptions = AdditionalOption ?? [],
         };
@@ -116,13 +93,4 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
     private string ModuleBase() =>
         MyInvocation.MyCommand.Module?.ModuleBase
         ?? Path.GetDirectoryName(typeof(InstallFlannelServiceCommand).Assembly.Location)!;
-
-    // pwsh here is either a native pwsh or `dotnet pwsh.dll` (a local tool); systemd needs it spelled out.
-    private string CurrentPwshCommand()
-    {
-        var exe = Environment.ProcessPath ?? "pwsh";
-        if (!string.Equals(Path.GetFileNameWithoutExtension(exe), "dotnet", StringComparison.Ordinal)) return exe;
-        var psHome = SessionState.PSVariable.GetValue("PSHOME") as string ?? Path.GetDirectoryName(typeof(PSObject).Assembly.Location)!;
-        return $"{exe} {Path.Combine(psHome, "pwsh.dll")}";
-    }
 }

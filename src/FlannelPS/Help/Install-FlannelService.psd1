@@ -6,7 +6,8 @@ etcd.service, Before=docker.service, EnvironmentFile=-/etc/sysconfig/flanneld) a
 style of the flannel rpm: FLANNEL_ETCD_ENDPOINTS, FLANNEL_ETCD_PREFIX and FLANNEL_OPTIONS (every other flanneld flag the
 parameters ask for). The unit runs the module's bin/flanneld-start, which also honours the older FLANNEL_ETCD and
 FLANNEL_ETCD_KEY names when the newer ones are empty, so an existing /etc/sysconfig/flanneld keeps working.
-FLANNELPS_PWSH records the pwsh this command runs in, because services get no login PATH or HOME.
+flanneld-start runs the module's bin/flanneld, a compiled executable: the service needs no pwsh, .NET runtime or
+NuGet cache at run time.
 
 Where systemd is the init (/run/systemd/system exists) it then runs systemctl daemon-reload, enable and start (restart
 when the files changed); the node tells systemd READY=1 once subnet.env is written. Elsewhere it writes the files and

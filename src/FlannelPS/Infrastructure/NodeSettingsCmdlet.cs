@@ -3,9 +3,9 @@
 // validation, so the two cannot drift apart.
 using System.Management.Automation;
 using System.Net;
+using FlannelPS.Core.Cli;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Node;
-using FlannelPS.Core.Subnet;
 
 namespace FlannelPS.Infrastructure;
 
@@ -15,6 +15,14 @@ public abstract class NodeSettingsCmdlet : EtcdConnectionCmdlet
     [Parameter]
     [ArgumentCompleter(typeof(InterfaceCompleter))]
     public string[]? Interface { get; set; }
+
+    /// <summary>Regular expression matched against this host's IPv4 addresses, then interface names (flanneld -iface-regex); several: tried in order after -Interface.</summary>
+    [Parameter]
+    public string[]? InterfaceRegex { get; set; }
+
+    /// <summary>Use the interface this host routes the given IPv4 address through, as `ip route get` shows (flanneld -iface-can-reach); tried after -Interface and -InterfaceRegex.</summary>
+    [Parameter]
+    public string? InterfaceCanReach { get; set; }
 
     /// <summary>IP advertised to other nodes in the lease (-public-ip); default: the interface address.</summary>
     [Parameter]
@@ -52,29 +60,38 @@ public abstract class NodeSettingsCmdlet : EtcdConnectionCmdlet
     [ValidateNotNullOrEmpty]
     public string HealthzIP { get; set; } = "127.0.0.1";
 
+    /// <summary>These parameters as flanneld's settings (the etcd connection left at its defaults).
+    /// Call on the pipeline thread: it resolves -SubnetFile against the current location.</summary>
+    protected FlanneldSettings BuildFlanneldSettings() => new()
+    {
+        Iface = Interface ?? [],
+        IfaceRegex = InterfaceRegex ?? [],
+        IfaceCanReach = string.IsNullOrEmpty(InterfaceCanReach) ? null : InterfaceCanReach,
+        PublicIP = PublicIP,
+        IpMasq = IpMasq,
+        SubnetFile = ResolvePath(SubnetFile),
+        SubnetLeaseRenewMargin = SubnetLeaseRenewMargin,
+        IptablesResync = IptablesResyncSec,
+        IptablesForwardRules = !NoIptablesForwardRules,
+        HealthzIP = HealthzIP,
+        HealthzPort = HealthzPort,
+    };
+
     /// <summary>
-    /// The settings as a node runs them, checked as flanneld checks its flags (flannel's own message
-    /// for the renew margin; the health address must be an IP). Call on the pipeline thread: it resolves
-    /// -SubnetFile against the current location.
+    /// The settings as a node runs them, through the one mapping flanneld uses too, checked as
+    /// flanneld checks its flags (flannel's own message for the renew margin; the health address
+    /// must be an IP).
     /// </summary>
     protected NodeOptions BuildNodeOptions()
     {
-        var margin = TimeSpan.FromMinutes(SubnetLeaseRenewMargin);
-        try { LeaseRenewer.ValidateMargin(margin); }
-        catch (FlannelException ex) { ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex)); }
-        if (!IPAddress.TryParse(HealthzIP, out var healthzIP))
+        if (!IPAddress.TryParse(HealthzIP, out _))
             ThrowTerminatingError(ErrorMapper.ToErrorRecord(new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument,
                 $"-HealthzIP '{HealthzIP}' is not an IP address.", HealthzIP)));
-        return new NodeOptions
+        try { return FlanneldNodeMapping.ToNodeOptions(BuildFlanneldSettings()); }
+        catch (FlannelException ex)
         {
-            Interfaces = Interface ?? [],
-            PublicIP = PublicIP,
-            IpMasq = IpMasq,
-            SubnetFile = ResolvePath(SubnetFile),
-            RenewMargin = margin,
-            IptablesForwardRules = !NoIptablesForwardRules,
-            IptablesResync = TimeSpan.FromSeconds(IptablesResyncSec),
-            HealthzEndpoint = HealthzPort > 0 ? new IPEndPoint(healthzIP!, HealthzPort) : null,
-        };
+            ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex));
+            throw; // not reached: ThrowTerminatingError always throws
+        }
     }
 }

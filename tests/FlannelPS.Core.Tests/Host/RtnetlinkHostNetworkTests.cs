@@ -217,6 +217,7 @@ public sealed class RtnetlinkHostNetworkTests : IDisposable
     {
         var direct = On(h => h.LookupRoute(Ip4.Parse("192.0.2.20")))!;
         Assert.Equal(("eth0", (Ip4?)null, "unicast"), (direct.Device, direct.Gateway, direct.Type));
+        Assert.Equal(Ip4.Parse("192.0.2.10"), direct.Source); // what --iface-can-reach takes as the interface address
         Assert.Equal(Ip4Net.Parse("192.0.2.20/32"), direct.Destination);
         Assert.Equal("local", On(h => h.LookupRoute(Ip4.Parse("192.0.2.10")))!.Type);
         Assert.Null(On(h => h.LookupRoute(Ip4.Parse("198.51.100.5")))); // no default route here

@@ -48,7 +48,7 @@ public sealed class FlannelNodeTests : IDisposable
                 Registry = _registry,
                 OwnsRegistry = ownsRegistry,
                 Backends = backends ?? new BackendRegistry().Add("alloc", () => backend ?? new AllocBackend()),
-                ResolveInterface = (_, _) => iface,
+                ResolveInterface = _ => iface,
                 Host = host,
                 Log = _log,
             });

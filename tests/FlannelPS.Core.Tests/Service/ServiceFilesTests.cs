@@ -9,7 +9,6 @@ public class ServiceFilesTests
     private static FlannelServiceSettings Seed(Func<FlanneldSettings, FlanneldSettings>? change = null) => new()
     {
         BinDirectory = "/opt/FlannelPS/bin",
-        PwshCommand = "/usr/bin/dotnet /opt/pwsh/pwsh.dll",
         Flanneld = (change ?? (s => s))(new FlanneldSettings { EtcdEndpoints = "http://192.0.2.2:2379", IpMasq = true }),
     };
 
@@ -51,7 +50,6 @@ public class ServiceFilesTests
                 "FLANNEL_ETCD_ENDPOINTS=\"http://192.0.2.2:2379\"",
                 "FLANNEL_ETCD_PREFIX=\"/coreos.com/network\"",
                 "FLANNEL_OPTIONS=\"-iface=eth1 -ip-masq=true -subnet-lease-renew-margin=30\"",
-                "FLANNELPS_PWSH=\"/usr/bin/dotnet /opt/pwsh/pwsh.dll\"",
             ],
             vars);
     }
@@ -64,7 +62,7 @@ public class ServiceFilesTests
 
         var unknown = Assert.Throws<FlannelException>(() => ServiceFiles.RenderEnvironment(Seed() with { AdditionalOptions = ["-kube-subnet-mgr"] }));
         Assert.Equal("FlannelServiceInvalidOption", unknown.ErrorId);
-        Assert.Contains("flag provided but not defined: -kube-subnet-mgr", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("flag -kube-subnet-mgr is a flanneld flag that is not supported by FlannelPS", unknown.Message, StringComparison.Ordinal);
 
         var margin = Assert.Throws<FlannelException>(() => ServiceFiles.RenderEnvironment(Seed(s => s with { SubnetLeaseRenewMargin = 1440 })));
         Assert.Contains(FlanneldCommandLine.RenewMarginError, margin.Message, StringComparison.Ordinal);

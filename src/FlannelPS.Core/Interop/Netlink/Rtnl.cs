@@ -29,7 +29,7 @@ internal static class Rtnl
     public const ushort IFA_ADDRESS = 1, IFA_LOCAL = 2;
 
     // RTA_* and rtmsg values
-    public const ushort RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_TABLE = 15;
+    public const ushort RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PREFSRC = 7, RTA_TABLE = 15;
     public const byte RT_TABLE_MAIN = 254;
     public const byte RTPROT_BOOT = 3;
     public const byte RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253, RT_SCOPE_NOWHERE = 255;
