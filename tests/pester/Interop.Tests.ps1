@@ -123,7 +123,7 @@ BeforeAll {
 
     # Skips with the agreed sentence while this build refuses the backend (udp always works).
     function Get-BackendSkipReason([string] $Backend) {
-        if ($Backend -eq 'udp') { return $null }
+        if ($Backend -eq 'udp' -or $Reference) { return $null }
         try {
             # -WhatIf: validates the config the way the node will, writes nothing, needs no etcd.
             $null = Set-FlannelNetworkConfig -Network 10.0.0.0/16 -BackendType $Backend -EtcdEndpoint http://127.0.0.1:9 -WhatIf -ErrorAction Stop 6>$null
@@ -135,16 +135,34 @@ BeforeAll {
         $null
     }
 
+    # FLANNELPS_INTEROP_REFERENCE=flanneld puts real flanneld where the FlannelPS nodes would be:
+    # the same tests then check flanneld against itself, which proves their expectations (kernel
+    # state, lease values, texts) are flanneld's and not guesses. Only the tests of things flanneld
+    # v0.20.2 does not do (recreating a deleted flannel.1, cleaning up after a backend switch) fail.
+    $script:Reference = $env:FLANNELPS_INTEROP_REFERENCE -eq 'flanneld'
+    if ($Reference) { Write-Host 'FLANNELPS_INTEROP_REFERENCE=flanneld: real flanneld stands in for every FlannelPS node' }
+
     function Start-Node([string] $HostName, [string] $ArgumentList = '') {
-        $n = Start-FlannelTestbedNode -Testbed $tb -HostName $HostName -Module $Module -ArgumentList $ArgumentList
+        $n = if ($Reference) {
+            $fa = @(if ($ArgumentList -match '-PublicIP (\S+)') { "-public-ip=$($Matches[1])" })
+            Start-FlannelTestbedFlanneld -Testbed $tb -HostName $HostName -ArgumentList $fa
+        }
+        else {
+            Start-FlannelTestbedNode -Testbed $tb -HostName $HostName -Module $Module -ArgumentList $ArgumentList
+        }
         $script:Nodes[$HostName] = $n
         $n
     }
 
-    # Wait-FlannelTestbedNode, except that a node refusing the backend type is reported as the skip
-    # reason (returned as a string) instead of failing.
+    function Wait-Node($Node) {
+        if ($Node.Name -eq 'flanneld') { Wait-FlannelTestbedFlanneld -Flanneld $Node -TimeoutSeconds 60 }
+        else { Wait-FlannelTestbedNode -Node $Node -TimeoutSeconds 90 }
+    }
+
+    # Wait-Node, except that a node refusing the backend type is reported as the skip reason
+    # (returned as a string) instead of failing.
     function Wait-NodeOrRefusal($Node, [string] $Backend) {
-        try { Wait-FlannelTestbedNode -Node $Node -TimeoutSeconds 90 }
+        try { Wait-Node $Node }
         catch {
             if ($_.Exception.Message -match "backend type '$([regex]::Escape($Backend))' is not supported") { return "$Backend backend not available in this build" }
             throw
@@ -281,7 +299,7 @@ Describe 'Mixed cluster with real flanneld v0.20.2: <Backend>' -Tag 'Interop' -F
     It 'lets a third node (FlannelPS on h3) join: both others program it and its container reaches both: <Backend>' {
         if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
         $null = Start-Node h3
-        $env3 = Wait-FlannelTestbedNode -Node $Nodes.h3 -TimeoutSeconds 90
+        $env3 = Wait-Node $Nodes.h3
         $script:Subnets['h3'] = Get-LeaseSubnet $env3
         $Subnets.h3 | Should -Not -BeIn @($Subnets.h1, $Subnets.h2)
         $script:C3 = Add-FlannelTestbedContainer -Testbed $tb -HostName h3 -Subnet $env3.FLANNEL_SUBNET -Mtu ([int]$env3.FLANNEL_MTU)
@@ -317,7 +335,7 @@ Describe 'Mixed cluster with real flanneld v0.20.2: <Backend>' -Tag 'Interop' -F
         $macBefore = if ($Backend -eq 'vxlan') { Get-LinkMac h1 flannel.1 } else { $null }
         Stop-Gracefully $Nodes.h1 | Should -BeTrue
         $null = Start-Node h1
-        $again = Wait-FlannelTestbedNode -Node $Nodes.h1 -TimeoutSeconds 90
+        $again = Wait-Node $Nodes.h1
         Get-LeaseSubnet $again | Should -BeExactly $Subnets.h1
         if ($Backend -eq 'vxlan') {
             Get-LinkMac h1 flannel.1 | Should -BeExactly $macBefore
@@ -404,7 +422,7 @@ Describe 'Switching a FlannelPS host''s backend on restart: udp -> vxlan -> udp'
         if ($Skip) { Set-ItResult -Skipped -Because $Skip; return }
         Set-Backend udp
         $n = Start-Node h1
-        $e = Wait-FlannelTestbedNode -Node $n -TimeoutSeconds 90
+        $e = Wait-Node $n
         Test-Link flannel0 | Should -BeTrue
         Stop-Gracefully $n | Should -BeTrue
 
@@ -421,7 +439,7 @@ Describe 'Switching a FlannelPS host''s backend on restart: udp -> vxlan -> udp'
 
         Set-Backend udp
         $n = Start-Node h1
-        $e = Wait-FlannelTestbedNode -Node $n -TimeoutSeconds 90
+        $e = Wait-Node $n
         Test-Link flannel0 | Should -BeTrue
         Test-Link flannel.1 | Should -BeFalse -Because 'the udp start removes what vxlan left'
         Get-Routes | Should -Not -Match 'flannel\.1'
