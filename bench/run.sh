@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark under bench/ (each bench/<name>/run.sh), one after the other.
+# Runs every benchmark under bench/ (each bench/<name>/run.sh: datapath, kernel, leases), one
+# after the other.
 # Usage (root): bench/run.sh [name...]   e.g. bench/run.sh datapath
 # Exits non-zero when any benchmark failed.
 set -uo pipefail

@@ -235,3 +235,31 @@ Describe 'The benchmark C forwarder on the testbed' {
         Wait-FlannelTestbedCapture -Capture $cap -Description 'the ICMP error' | Should -Match '10\.0\.5\.0 > 10\.0\.5\.2: ICMP net 10\.0\.77\.2 unreachable'
     }
 }
+
+Describe 'Finding real flanneld for the interop tests' {
+    BeforeAll { $script:SavedFlanneld = $env:FLANNELD_BINARY }
+    AfterAll { $env:FLANNELD_BINARY = $script:SavedFlanneld }
+
+    It 'reports a FLANNELD_BINARY that does not exist as the reason to skip, naming it, in Pester and bash alike' {
+        $env:FLANNELD_BINARY = "/nonexistent/flanneld-$PID"
+        Get-FlannelTestbedFlanneldBinary | Should -BeNullOrEmpty
+        Get-FlannelTestbedFlanneldSkipReason | Should -Match "FLANNELD_BINARY='/nonexistent/flanneld-$PID'"
+        $r = & bash -c 'source "$1"; tb_flanneld_binary' bash $TestbedSh 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        "$r" | Should -Match "/nonexistent/flanneld-$PID"
+    }
+
+    It 'takes a FLANNELD_BINARY that is an executable file, in Pester and bash alike' {
+        $env:FLANNELD_BINARY = (Get-Command bash).Source
+        Get-FlannelTestbedFlanneldBinary | Should -Be (Resolve-Path $env:FLANNELD_BINARY).Path
+        Get-FlannelTestbedFlanneldSkipReason | Should -BeNullOrEmpty
+        & bash -c 'source "$1"; tb_flanneld_binary' bash $TestbedSh | Should -Be $env:FLANNELD_BINARY
+    }
+
+    It 'finds ../shared/anchors/flanneld-v0.20.2 by default when it is there' {
+        $env:FLANNELD_BINARY = $null
+        $anchor = Join-Path $PSScriptRoot '../../../shared/anchors/flanneld-v0.20.2'
+        if (-not (Test-Path $anchor)) { Set-ItResult -Skipped -Because "no $anchor on this machine"; return }
+        Get-FlannelTestbedFlanneldBinary | Should -Be (Resolve-Path $anchor).Path
+    }
+}

@@ -571,6 +571,115 @@ function Wait-FlannelTestbedNode {
     }
 }
 
+#region real flanneld on testbed hosts
+
+function Get-FlannelTestbedFlanneldBinary {
+    <#
+    .SYNOPSIS
+        The real flanneld to test against: $env:FLANNELD_BINARY when set, otherwise
+        ../shared/anchors/flanneld-v0.20.2 beside the repository root. $null when that file is
+        absent or not executable, so a caller can skip with Get-FlannelTestbedFlanneldSkipReason.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param()
+    $path = if ($env:FLANNELD_BINARY) { $env:FLANNELD_BINARY } else { Join-Path $PSScriptRoot '../../../shared/anchors/flanneld-v0.20.2' }
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) { return $null }
+    $full = (Resolve-Path -LiteralPath $path).Path
+    if (-not ([System.IO.File]::GetUnixFileMode($full) -band [System.IO.UnixFileMode]::UserExecute)) { return $null }
+    $full
+}
+
+function Get-FlannelTestbedFlanneldSkipReason {
+    <#
+    .SYNOPSIS
+        $null when a real flanneld is available, otherwise the sentence a test skips with.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param()
+    if (Get-FlannelTestbedFlanneldBinary) { return $null }
+    $where = if ($env:FLANNELD_BINARY) { "FLANNELD_BINARY='$($env:FLANNELD_BINARY)'" } else { "'$(Join-Path $PSScriptRoot '../../../shared/anchors/flanneld-v0.20.2')'" }
+    "real flanneld not found at $where (not a file, or not executable): set FLANNELD_BINARY to a flanneld v0.20.2 binary to run the interop tests."
+}
+
+function Start-FlannelTestbedFlanneld {
+    <#
+    .SYNOPSIS
+        Starts real flanneld inside a testbed host against the testbed's etcd, logging to a file
+        in the testbed's work directory; recorded on the testbed, so Remove-FlannelTestbed (or
+        Stop-FlannelTestbedProcess) stops it by PID.
+    .DESCRIPTION
+        Runs flanneld -etcd-endpoints=<testbed etcd> -iface=eth0 -subnet-file=<host's own file>
+        -ip-masq=false -healthz-port=0 plus -ArgumentList (e.g. '-public-ip=198.51.100.7').
+        /run is shared by all namespaces, so every host gets its own subnet file. Wait for it
+        with Wait-FlannelTestbedFlanneld.
+    .OUTPUTS
+        The process record of Start-FlannelTestbedProcess plus HostName, SubnetFile and Binary.
+    .EXAMPLE
+        $f = Start-FlannelTestbedFlanneld -Testbed $tb -HostName h2; $env2 = Wait-FlannelTestbedFlanneld $f
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)] [psobject] $Testbed,
+        [Parameter(Mandatory)] [string] $HostName,
+        [string[]] $ArgumentList = @(),
+        [string] $SubnetFile,
+        [string] $Binary = (Get-FlannelTestbedFlanneldBinary)
+    )
+    $h = $Testbed.Hosts | Where-Object Name -EQ $HostName
+    if (-not $h) { throw "Testbed '$($Testbed.Name)' has no host '$HostName'." }
+    if (-not $Binary) { throw (Get-FlannelTestbedFlanneldSkipReason) }
+    if (-not $Testbed.EtcdEndpoint) { throw "Testbed '$($Testbed.Name)' has no etcd." }
+    if (-not $SubnetFile) { $SubnetFile = $h.SubnetFile }
+    $command = @($Binary, "-etcd-endpoints=$($Testbed.EtcdEndpoint)", "-iface=$($h.Interface)", "-subnet-file=$SubnetFile",
+        '-ip-masq=false', '-healthz-port=0') + $ArgumentList
+    # A subnet file left by an earlier run must not count as this flanneld's (it reads it for its
+    # previous subnet, then rewrites it): Wait-FlannelTestbedFlanneld wants one written after now.
+    $started = [DateTime]::UtcNow
+    $p = Start-FlannelTestbedProcess -Testbed $Testbed -Namespace $h.Namespace -Name flanneld -Command $command
+    $p | Add-Member -NotePropertyName HostName -NotePropertyValue $HostName
+    $p | Add-Member -NotePropertyName SubnetFile -NotePropertyValue $SubnetFile
+    $p | Add-Member -NotePropertyName Binary -NotePropertyValue $Binary
+    $p | Add-Member -NotePropertyName StartedUtc -NotePropertyValue $started
+    $p
+}
+
+function Wait-FlannelTestbedFlanneld {
+    <#
+    .SYNOPSIS
+        Waits until a flanneld from Start-FlannelTestbedFlanneld has written a complete subnet.env
+        and returns its values. Fails at once, with the log tail, when flanneld exits.
+    .NOTES
+        flanneld writes subnet.env after its backend is set up and before it starts watching
+        leases, so a peer's routes may appear a moment later: wait for traffic, not for the file.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.Specialized.OrderedDictionary])]
+    param(
+        [Parameter(Mandatory, ValueFromPipeline)] [psobject] $Flanneld,
+        [ValidateRange(1, 600)] [int] $TimeoutSeconds = 60
+    )
+    process {
+        try {
+            Wait-FlannelTestbedCondition -Description "flanneld in $($Flanneld.Namespace) to write $($Flanneld.SubnetFile)" -TimeoutSeconds $TimeoutSeconds -IntervalMilliseconds 200 -Condition {
+                if (-not (Test-FlannelTestbedProcessAlive $Flanneld.Pid)) { throw 'flanneld exited' }
+                if ((Test-Path -LiteralPath $Flanneld.SubnetFile) -and
+                    [System.IO.File]::GetLastWriteTimeUtc($Flanneld.SubnetFile) -ge $Flanneld.StartedUtc) {
+                    Get-FlannelTestbedSubnetEnv -Path $Flanneld.SubnetFile
+                }
+            }
+        }
+        catch {
+            $tail = if (Test-Path -LiteralPath $Flanneld.LogFile) { (Get-Content -Tail 20 -LiteralPath $Flanneld.LogFile) -join "`n" } else { '(no log)' }
+            throw "flanneld in $($Flanneld.Namespace) not running: $($_.Exception.Message)`nLog tail:`n$tail"
+        }
+    }
+}
+
+#endregion
+
 function Invoke-FlannelTestbedEtcdctl {
     <#
     .SYNOPSIS
@@ -635,4 +744,5 @@ function Remove-FlannelTestbed {
 Export-ModuleMember -Function New-FlannelTestbed, Invoke-FlannelTestbedEtcdctl, Add-FlannelTestbedContainer, Remove-FlannelTestbed,
     Invoke-FlannelTestbedCommand, Start-FlannelTestbedProcess, Stop-FlannelTestbedProcess,
     Wait-FlannelTestbedCondition, Get-FlannelTestbedSubnetEnv, Start-FlannelTestbedNode, Wait-FlannelTestbedNode,
-    Test-FlannelTestbedProcessAlive, Get-FlannelTestbedPwshCommand, Start-FlannelTestbedCapture, Wait-FlannelTestbedCapture
+    Test-FlannelTestbedProcessAlive, Get-FlannelTestbedPwshCommand, Start-FlannelTestbedCapture, Wait-FlannelTestbedCapture,
+    Get-FlannelTestbedFlanneldBinary, Get-FlannelTestbedFlanneldSkipReason, Start-FlannelTestbedFlanneld, Wait-FlannelTestbedFlanneld

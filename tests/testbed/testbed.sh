@@ -68,6 +68,7 @@ tb_plug() {
 }
 
 # tb_new NAME HOSTCOUNT [etcd]: builds underlay + hosts (+ etcd namespace running etcd).
+# TB_ETCD_ARGS: extra etcd flags, word-split (e.g. "--max-txn-ops=1024").
 tb_new() {
   local tb=$1 count=$2 with_etcd=${3:-}
   tb_init || return 1
@@ -96,11 +97,13 @@ tb_new() {
     ns=$(tb_ns_etcd "$tb")
     tb_add_ns "$tb" "$ns" || return 1
     tb_plug "$tb" "$ns" 192.0.2.2/24 etcd || return 1
+    local -a extra=()
+    read -r -a extra <<<"${TB_ETCD_ARGS:-}"
     tb_bg "$tb" "$ns" "$(tb_dir "$tb")/etcd.log" etcd --name tb --data-dir "$(tb_dir "$tb")/etcd-data" \
       --listen-client-urls http://192.0.2.2:2379,http://127.0.0.1:2379 \
       --advertise-client-urls http://192.0.2.2:2379 \
       --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-      --initial-cluster tb=http://127.0.0.1:2380 || return 1
+      --initial-cluster tb=http://127.0.0.1:2380 "${extra[@]}" || return 1
     tb_wait 20 "etcd health in $ns" ip netns exec "$ns" etcdctl --endpoints=http://127.0.0.1:2379 \
       --dial-timeout=1s --command-timeout=2s endpoint health || { tail -5 "$(tb_dir "$tb")/etcd.log" >&2; return 1; }
   fi
@@ -132,6 +135,27 @@ tb_wait_subnet_env() {
     ((SECONDS < deadline)) || { tb_die "timed out after ${3}s waiting for $file"; return 1; }
     sleep 0.2
   done
+}
+
+# tb_flanneld_binary: prints the real flanneld to test against: $FLANNELD_BINARY when set, else
+# ../shared/anchors/flanneld-v0.20.2 beside the repository root. Fails (with the reason on stderr)
+# when that is not an executable file.
+tb_flanneld_binary() {
+  local repo bin
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  bin=${FLANNELD_BINARY:-$repo/../shared/anchors/flanneld-v0.20.2}
+  [[ -f "$bin" && -x "$bin" ]] || { echo "testbed: real flanneld not found at '$bin' (set FLANNELD_BINARY to a flanneld v0.20.2 binary)" >&2; return 1; }
+  echo "$bin"
+}
+
+# tb_flanneld TESTBED HOSTINDEX LOGFILE [FLANNELD ARGS...]: starts real flanneld in host I against
+# the testbed's etcd, with that host's own subnet file ($(tb_dir TESTBED)/hI/subnet.env; /run is
+# shared by all namespaces), -iface=eth0 -ip-masq=false, healthz off. Sets TB_PID.
+tb_flanneld() {
+  local tb=$1 i=$2 log=$3 bin; shift 3
+  bin=$(tb_flanneld_binary) || return 1
+  tb_bg "$tb" "$(tb_ns_host "$tb" "$i")" "$log" "$bin" -etcd-endpoints="$(tb_etcd_endpoint)" -iface=eth0 \
+    -subnet-file="$(tb_dir "$tb")/h$i/subnet.env" -ip-masq=false -healthz-port=0 "$@"
 }
 
 # tb_stop_pid PID: TERM, up to 3 s grace, then KILL. Only ever used on PIDs this library started.
