@@ -8,6 +8,8 @@
 # Real flanneld comes from ../shared/anchors/flanneld-v0.20.2 (or FLANNELD_BINARY); without it every
 # test skips with a message saying so. A backend this build refuses ("backend type 'vxlan' is not
 # supported") skips with "<backend> backend not available in this build" instead of failing.
+# FLANNELPS_INTEROP_REFERENCE=flanneld runs flanneld in the FlannelPS seat too, which checks that
+# the expectations below are flanneld's own (only the two repairs v0.20.2 lacks then fail).
 
 BeforeDiscovery {
     $script:Backends = @(
