@@ -145,12 +145,10 @@ node_start() {
   fi
 }
 
-# node_wait KIND TB I PID: until the node has written subnet.env. Returns 2 (and says why) when a
-# FlannelPS node refused the backend type, 1 on any other failure.
+# node_wait KIND TB I PID: until the node has written subnet.env; 1 (with the log's tail) on failure.
 node_wait() {
   local kind=$1 tb=$2 i=$3 pid=$4 log="$work/$2-h$3-$1.log"
   tb_wait_subnet_env "$(tb_dir "$tb")/h$i/subnet.env" "$pid" 90 2>/dev/null && return 0
-  if [[ "$kind" == flannelps ]] && grep -q "backend type '.*' is not supported" "$log"; then return 2; fi
   echo "bench: the $kind node on h$i did not come up; log tail:" >&2; tail -15 "$log" >&2
   return 1
 }
@@ -171,7 +169,6 @@ pair_up() {
   for i in 1 2; do
     node_start "$kind" "$tb" "$i" || return 1
     node_wait "$kind" "$tb" "$i" "$TB_PID"; rc=$?
-    if ((rc == 2)); then skip_leg "$leg" "$backend backend not available in this build"; tb_destroy "$tb"; return 0; fi
     ((rc == 0)) || { note[$leg]="node on h$i did not start"; tb_destroy "$tb"; return 1; }
     subnet=$(sed -n 's/^FLANNEL_SUBNET=//p' "$(tb_dir "$tb")/h$i/subnet.env"); mtu=$(sed -n 's/^FLANNEL_MTU=//p' "$(tb_dir "$tb")/h$i/subnet.env")
     echo "  h$i: FLANNEL_SUBNET=$subnet FLANNEL_MTU=$mtu"
@@ -243,7 +240,6 @@ scale_leg() {
   node_start "$kind" "$tb" 1 || return 1
   pid=$TB_PID
   node_wait "$kind" "$tb" 1 "$pid"; rc=$?
-  if ((rc == 2)); then skip_leg "$leg" "vxlan backend not available in this build"; tb_destroy "$tb"; return 0; fi
   ((rc == 0)) || { tb_destroy "$tb"; return 1; }
   tb_wait 10 "flannel.1 in $ns" ip -n "$ns" link show dev flannel.1 || { tb_destroy "$tb"; return 1; }
   # subnet.env is written before the lease watch starts: give the node a moment to be watching.

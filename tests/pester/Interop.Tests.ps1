@@ -7,6 +7,8 @@
 #
 # Real flanneld comes from ../shared/anchors/flanneld-v0.20.2 (or FLANNELD_BINARY); without it every
 # test skips with a message saying so.
+# FLANNELPS_INTEROP_REFERENCE=flanneld runs flanneld in the FlannelPS seat too, which checks that
+# the expectations below are flanneld's own (only the two repairs v0.20.2 lacks then fail).
 
 BeforeDiscovery {
     $script:Backends = @(
