@@ -208,17 +208,18 @@ public abstract class KernelPeerNetwork : IBackendNetwork
         }
     }
 
-    public virtual BackendStatistics GetStatistics()
+    public BackendStatistics GetStatistics()
     {
         int count;
         lock (_gate) count = _programmed.Count;
         return BackendStatistics.Empty with
         {
-            ProgrammedPeers = count,
-            ProgramFailures = Interlocked.Read(ref _programFailures),
-            RepairedPeers = Interlocked.Read(ref _repairs),
+            Detail = new KernelPeerStatistics(count, Interlocked.Read(ref _programFailures), Interlocked.Read(ref _repairs), DeviceRecreations),
         };
     }
+
+    /// <summary>vxlan counts how often it made its device again; 0 elsewhere.</summary>
+    protected virtual long DeviceRecreations => 0;
 
     /// <summary>
     /// Stops; the kernel entries stay, as flannel leaves them, so traffic to known peers keeps flowing

@@ -3,15 +3,18 @@
     Description = @'
 Returns one object per node job started with Start-FlannelNode: its state, network and subnet, public IP
 and interface, backend and MTU, when its lease expires, and every other node it knows (Peers) with packet and
-byte counters per peer. Statistics holds the datapath totals and the drops by reason (no route, too short, too
-long, TTL), and how the udp datapath is split: CpuLanes (threads pinned per CPU beside the main lane),
+byte counters per peer. Statistics has the peers' counters and, in Statistics.Detail, the backend's own:
+for udp the datapath totals, the drops by reason (no route, too short, too long, TTL, malformed), the
+offloads in use, and how the datapath is split: CpuLanes (threads pinned per CPU beside the main lane),
 CpuLanesActive (whether traffic is steered to them now), LanePackets (per lane, main lane first) and
-SteeringSwitches.
+SteeringSwitches; for vxlan and host-gw the peers programmed in the kernel, the changes it refused, the
+peers repaired, and how often flannel.N was recreated.
 '@
     Examples    = @(
         @{ Title = 'Status'; Code = 'Get-FlannelNode'; Remarks = 'A table of the nodes of this session.' }
         @{ Title = 'Peers and counters'; Code = '(Get-FlannelNode).Peers | Format-Table'; Remarks = 'One row per other host.' }
-        @{ Title = 'Datapath lanes'; Code = '(Get-FlannelNode).Statistics | Select-Object CpuLanes, CpuLanesActive, LanePackets, SteeringSwitches'; Remarks = 'Which forwarding threads carried the traffic.' }
+        @{ Title = 'Datapath lanes'; Code = '(Get-FlannelNode).Statistics.Detail | Select-Object CpuLanes, CpuLanesActive, LanePackets, SteeringSwitches'; Remarks = 'Which forwarding threads of the udp datapath carried the traffic.' }
+        @{ Title = 'Kernel backends'; Code = '(Get-FlannelNode).Statistics.Detail'; Remarks = 'On vxlan or host-gw: ProgrammedPeers, ProgramFailures, RepairedPeers, DeviceRecreations.' }
         @{ Title = 'From a job'; Code = 'Get-Job -Name FlannelNode | Get-FlannelNode'; Remarks = 'Accepts node jobs from the pipeline.' }
     )
     Links       = @('Start-FlannelNode')

@@ -66,6 +66,9 @@ public sealed class UdpNetwork : IBackendNetwork
 
     public BackendStatistics GetStatistics() => _forwarder.GetStatistics();
 
+    /// <summary>The udp counters alone (what GetStatistics carries as its Detail).</summary>
+    public UdpStatistics Udp => _forwarder.GetUdpStatistics();
+
     /// <summary>Stops the threads, closes flannel0 (the device goes away) and removes the route it added.</summary>
     public ValueTask DisposeAsync()
     {

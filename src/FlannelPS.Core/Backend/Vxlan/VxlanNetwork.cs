@@ -76,7 +76,7 @@ public sealed class VxlanNetwork : KernelPeerNetwork
         }
     }
 
-    public override BackendStatistics GetStatistics() => base.GetStatistics() with { DeviceRecreations = Interlocked.Read(ref _recreated) };
+    protected override long DeviceRecreations => Interlocked.Read(ref _recreated);
 
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -149,7 +149,7 @@ public sealed class UdpForwarder : IDisposable
     /// </summary>
     public void LogStatistics()
     {
-        var s = GetStatistics();
+        var s = GetUdpStatistics();
         _log.Info($"udp datapath stats: tun_rx={s.TunRxPackets} udp_rx={s.UdpRxPackets} noroute={s.DroppedNoRoute} " +
                   $"short={s.DroppedTooShort} long={s.DroppedTooLong} ttl={s.DroppedTtl} errors={s.SendErrors} " +
                   $"notipv4={s.DroppedNotIpv4} badihl={s.DroppedBadHeaderLength} badlen={s.DroppedLengthMismatch} " +
@@ -161,6 +161,7 @@ public sealed class UdpForwarder : IDisposable
                   $"lane_pkts={string.Join("/", s.LanePackets)}");
     }
 
+    /// <summary>The peers with their counters, and the udp detail.</summary>
     public BackendStatistics GetStatistics()
     {
         var routes = Routes.Routes;
@@ -171,15 +172,18 @@ public sealed class UdpForwarder : IDisposable
             peers[i] = new PeerStatistics(r.Subnet.ToString(), r.PublicIP.ToString(),
                 r.Counters.TxPackets, r.Counters.TxBytes, r.Counters.RxPackets, r.Counters.RxBytes);
         }
-        return new BackendStatistics(
+        return new BackendStatistics(peers) { Detail = GetUdpStatistics() };
+    }
+
+    public UdpStatistics GetUdpStatistics() =>
+        new(
             Sum(c => Volatile.Read(ref c.TunRxPackets)), Sum(c => Volatile.Read(ref c.TunRxBytes)),
             Sum(c => Volatile.Read(ref c.UdpRxPackets)), Sum(c => Volatile.Read(ref c.UdpRxBytes)),
             Sum(c => Volatile.Read(ref c.NoRoute)),
             Sum(c => Volatile.Read(ref c.TunTooShort) + Volatile.Read(ref c.UdpTooShort)),
             Sum(c => Volatile.Read(ref c.TunTooLong) + Volatile.Read(ref c.UdpTooLong)),
             Sum(c => Volatile.Read(ref c.TunTtl) + Volatile.Read(ref c.UdpTtl)),
-            Sum(c => Volatile.Read(ref c.SendErrors) + Volatile.Read(ref c.TunWriteErrors)),
-            peers)
+            Sum(c => Volatile.Read(ref c.SendErrors) + Volatile.Read(ref c.TunWriteErrors)))
         {
             CpuLanes = Plan.CpuLanes,
             CpuLanesActive = CpuLanesActive,
@@ -197,7 +201,6 @@ public sealed class UdpForwarder : IDisposable
             SuperPacketsWritten = Sum(c => Volatile.Read(ref c.TunCoalesced)),
             SegmentsCoalesced = Sum(c => Volatile.Read(ref c.TunCoalescedSegments)),
         };
-    }
 
     /// <summary>A lane's loop ended: one failure fails the datapath (and stops the other lanes).</summary>
     private void LaneFinished(Exception? error)

@@ -11,7 +11,7 @@ namespace FlannelPS.Core.Tests.Backend.Udp.Datapath;
 
 public sealed partial class UdpOverlayTests
 {
-    private static long[] LanePackets(UdpForwarder f) => [.. f.GetStatistics().LanePackets];
+    private static long[] LanePackets(UdpForwarder f) => [.. f.GetUdpStatistics().LanePackets];
 
     /// <summary>Sends <paramref name="count"/> datagrams into A's flannel0 toward B's subnet from a thread pinned to <paramref name="cpu"/>.</summary>
     private void SendFromCpu(int cpu, int count)
@@ -67,7 +67,7 @@ public sealed partial class UdpOverlayTests
             Assert.Equal(beforeA[lane] + 1, afterA[lane]);
         }
         // What Get-FlannelNode shows.
-        var stats = fx.A.Net.GetStatistics();
+        var stats = fx.A.Net.Udp;
         Assert.Equal(a.Plan.CpuLanes, stats.CpuLanes);
         Assert.True(stats.CpuLanesActive);
         Assert.Equal(a.Plan.Queues, stats.LanePackets.Count);

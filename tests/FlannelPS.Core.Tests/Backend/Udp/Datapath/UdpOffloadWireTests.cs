@@ -16,7 +16,7 @@ public sealed partial class UdpOverlayTests
     [Fact]
     public void Malformed_datagrams_are_dropped_before_flannel0_and_counted_by_reason()
     {
-        var before = fx.B.Net.GetStatistics();
+        var before = fx.B.Net.Udp;
         // The first packet flannel0 on B sees to port 7777 must be the valid one sent last.
         using var cap = new Capture(fx.B.Ns.Name, "flannel0", "udp and dst port 7777", 1);
         byte[] Inner(int length, byte versionIhl, int totalLength)
@@ -47,8 +47,8 @@ public sealed partial class UdpOverlayTests
             Thread.Sleep(50);
             s.SendTo(valid, to);
         });
-        Eventually.True(() => fx.B.Net.GetStatistics().UdpRxPackets - before.UdpRxPackets >= 6, "six datagrams received");
-        var after = fx.B.Net.GetStatistics();
+        Eventually.True(() => fx.B.Net.Udp.UdpRxPackets - before.UdpRxPackets >= 6, "six datagrams received");
+        var after = fx.B.Net.Udp;
         Assert.Equal(1, after.DroppedNotIpv4 - before.DroppedNotIpv4);
         Assert.Equal(1, after.DroppedBadHeaderLength - before.DroppedBadHeaderLength);
         Assert.Equal(2, after.DroppedLengthMismatch - before.DroppedLengthMismatch);
@@ -61,8 +61,8 @@ public sealed partial class UdpOverlayTests
     [Fact]
     public void Offloaded_tcp_moves_intact_both_ways_and_the_underlay_carries_one_inner_packet_per_datagram()
     {
-        var a0 = fx.A.Net.GetStatistics();
-        var b0 = fx.B.Net.GetStatistics();
+        var a0 = fx.A.Net.Udp;
+        var b0 = fx.B.Net.Udp;
         Assert.Contains("tso4", a0.Offloads);
         Assert.Contains("gro on", a0.Offloads);
         output.WriteLine($"offloads: {a0.Offloads}");
@@ -99,8 +99,8 @@ public sealed partial class UdpOverlayTests
             fx.A.Ns.Ip("link", "set", "eth0", "gso_max_segs", "65535").Ok("gso_max_segs back");
         }
         Transfer(fx.B, fx.A, "10.0.1.0", 5312, 8 << 20);
-        var a1 = fx.A.Net.GetStatistics();
-        var b1 = fx.B.Net.GetStatistics();
+        var a1 = fx.A.Net.Udp;
+        var b1 = fx.B.Net.Udp;
         output.WriteLine($"A: cut {a1.SuperPacketsSegmented - a0.SuperPacketsSegmented} super-packets into {a1.SegmentsSent - a0.SegmentsSent}; " +
                          $"joined {a1.SegmentsCoalesced - a0.SegmentsCoalesced} segments into {a1.SuperPacketsWritten - a0.SuperPacketsWritten}");
         output.WriteLine($"B: cut {b1.SuperPacketsSegmented - b0.SuperPacketsSegmented} super-packets into {b1.SegmentsSent - b0.SegmentsSent}; " +

@@ -63,7 +63,7 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
     [Fact]
     public void Unknown_destination_gets_icmp_net_unreachable_written_into_flannel0()
     {
-        var dropsBefore = fx.A.Net.GetStatistics().DroppedNoRoute;
+        var dropsBefore = fx.A.Net.Udp.DroppedNoRoute;
         using var cap = new Capture(fx.A.Ns.Name, "flannel0", "icmp and icmp[0] == 3", 1);
         // A UDP datagram (an ICMP offender would get no ICMP error, RFC 792) to a subnet with no peer.
         fx.A.Thread.Invoke(() =>
@@ -72,7 +72,7 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
             s.SendTo("probe"u8.ToArray(), new IPEndPoint(IPAddress.Parse("10.0.99.1"), 9));
         });
         var (link, packets) = cap.Finish();
-        Assert.True(packets.Count == 1, $"captured {packets.Count}; icmp sent {fx.A.Net.Forwarder.IcmpUnreachableSent}, no-route drops {fx.A.Net.GetStatistics().DroppedNoRoute - dropsBefore}");
+        Assert.True(packets.Count == 1, $"captured {packets.Count}; icmp sent {fx.A.Net.Forwarder.IcmpUnreachableSent}, no-route drops {fx.A.Net.Udp.DroppedNoRoute - dropsBefore}");
         var icmp = Pcap.Ipv4Of(link, packets[0])!;
         Assert.NotNull(icmp);
         Assert.Equal(0x45, icmp[0]);
@@ -90,13 +90,13 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
         Assert.Equal(new byte[] { 10, 0, 99, 1 }, quoted[16..20]);
         Assert.Equal(17, quoted[9]);
         Assert.Equal(9, BinaryPrimitives.ReadUInt16BigEndian(quoted.AsSpan(22))); // the UDP header's destination port
-        Assert.True(fx.A.Net.GetStatistics().DroppedNoRoute > dropsBefore);
+        Assert.True(fx.A.Net.Udp.DroppedNoRoute > dropsBefore);
     }
 
     [Fact]
     public void Oversize_and_undersize_datagrams_are_dropped_and_counted_never_truncated()
     {
-        var before = fx.B.Net.GetStatistics();
+        var before = fx.B.Net.Udp;
         fx.A.Thread.Invoke(() =>
         {
             using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -111,9 +111,9 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
             s.SendTo(big, to);
             s.SendTo(new byte[10], to);
         });
-        Eventually.True(() => fx.B.Net.GetStatistics().DroppedTooLong - before.DroppedTooLong >= 2
-                     && fx.B.Net.GetStatistics().DroppedTooShort - before.DroppedTooShort >= 1, "drop counters");
-        var after = fx.B.Net.GetStatistics();
+        Eventually.True(() => fx.B.Net.Udp.DroppedTooLong - before.DroppedTooLong >= 2
+                     && fx.B.Net.Udp.DroppedTooShort - before.DroppedTooShort >= 1, "drop counters");
+        var after = fx.B.Net.Udp;
         Assert.Equal(2, after.DroppedTooLong - before.DroppedTooLong);
         Assert.Equal(1, after.DroppedTooShort - before.DroppedTooShort);
         Assert.Equal(3, after.UdpRxPackets - before.UdpRxPackets);
@@ -127,9 +127,9 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
         fx.A.Net.HandleEvents([new LeaseEvent(LeaseEventType.Removed, fx.C.Lease)]);
         try
         {
-            var noRoute = fx.A.Net.GetStatistics().DroppedNoRoute;
+            var noRoute = fx.A.Net.Udp.DroppedNoRoute;
             Assert.NotEqual(0, Ping(fx.A.Ns, "10.0.3.0", 2).Code);
-            Assert.True(fx.A.Net.GetStatistics().DroppedNoRoute >= noRoute + 2);
+            Assert.True(fx.A.Net.Udp.DroppedNoRoute >= noRoute + 2);
             Assert.Equal(0, Ping(fx.A.Ns, "10.0.2.0", 2).Code);
             Assert.DoesNotContain(fx.A.Net.GetStatistics().Peers, p => p.Subnet == "10.0.3.0/24");
         }
@@ -147,10 +147,10 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
         var fa = fx.A.Net.Forwarder;
         var fb = fx.B.Net.Forwarder;
         long a = fa.LoopThreadAllocatedBytes, b = fb.LoopThreadAllocatedBytes;
-        var sent = fx.A.Net.GetStatistics().TunRxPackets;
+        var sent = fx.A.Net.Udp.TunRxPackets;
         var r = fx.A.Ns.Exec(30_000, "ping", "-n", "-q", "-c", "500", "-i", "0.002", "-W", "2", "10.0.2.0");
         Assert.True(r.Code == 0, r.Out + r.Err);
-        Assert.True(fx.A.Net.GetStatistics().TunRxPackets - sent >= 500);
+        Assert.True(fx.A.Net.Udp.TunRxPackets - sent >= 500);
         Assert.Equal(a, fa.LoopThreadAllocatedBytes);
         Assert.Equal(b, fb.LoopThreadAllocatedBytes);
     }
@@ -170,7 +170,7 @@ public sealed partial class UdpOverlayTests(OverlayFixture fx, ITestOutputHelper
         output.WriteLine($"iperf3 TCP A→B through flannel0/udp for {seconds} s: {bps / 1e6:F1} Mbit/s");
         Console.WriteLine($"[fpdp-measure] iperf3 TCP A→B through flannel0/udp for {seconds} s: {bps / 1e6:F1} Mbit/s");
         Assert.True(bps > 0);
-        var st = fx.A.Net.GetStatistics();
+        var st = fx.A.Net.Udp;
         Assert.Equal(0, st.SendErrors);
     }
 }
