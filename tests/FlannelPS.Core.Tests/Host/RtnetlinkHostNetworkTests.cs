@@ -238,6 +238,22 @@ public sealed class RtnetlinkHostNetworkTests : IDisposable
     }
 
     [Fact]
+    public void GetRoutes_reads_the_main_table_with_route_types_as_ip_names_them()
+    {
+        _ns.Ip("route", "add", "10.0.40.0/24", "via", "192.0.2.1", "table", "100").Ok("table 100 route");
+        var blackhole = new HostRoute(Ip4Net.Parse("10.0.50.0/24"), null, null, "blackhole");
+        On(h => h.ApplyOrThrow([HostChange.Add(blackhole), HostChange.Add(new HostRoute(Ip4Net.Parse("0.0.0.0/0"), "eth0", Ip4.Parse("192.0.2.1")))]));
+        var routes = On(h => h.GetRoutes());
+        Assert.Contains(blackhole, routes);
+        Assert.Contains(new HostRoute(Ip4Net.Parse("192.0.2.0/24"), "eth0", null), routes); // the kernel's connected route
+        Assert.Contains("default via 192.0.2.1 dev eth0", routes.Select(r => r.ToString()));
+        Assert.DoesNotContain(routes, r => r.Destination == Ip4Net.Parse("10.0.40.0/24")); // table 100
+        Assert.DoesNotContain(routes, r => r.Type == "local"); // the local table
+        Assert.Equal("blackhole", Json("ip", "route", "show", "10.0.50.0/24")[0].GetProperty("type").GetString());
+        Assert.True(On(h => h.Apply([HostChange.Delete(blackhole)]))[0].Succeeded);
+    }
+
+    [Fact]
     public void LookupRoute_answers_like_ip_route_get()
     {
         var direct = On(h => h.LookupRoute(Ip4.Parse("192.0.2.20")))!;
