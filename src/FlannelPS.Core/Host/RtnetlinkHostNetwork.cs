@@ -102,10 +102,14 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
         ValidateName(spec.Name);
         if (spec.Vni is < 0 or > 0xFFFFFF) throw new ArgumentOutOfRangeException(nameof(spec), $"VNI {spec.Vni} is outside 0..16777215");
         if (spec.Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(spec), $"port {spec.Port} is outside 0..65535");
-        var target = $"{spec.Name} type vxlan id {spec.Vni}" + (spec.UnderlayIndex > 0 ? $" dev if{spec.UnderlayIndex}" : "")
+        using var s = NetlinkSocket.OpenRoute();
+        // The underlay by name in messages, as `ip` would print it.
+        var underlay = spec.UnderlayIndex <= 0 ? null
+            : DumpLinks(s).FirstOrDefault(l => l.Index == spec.UnderlayIndex)?.Name ?? $"if{spec.UnderlayIndex}";
+        var target = $"{spec.Name} type vxlan id {spec.Vni}" + (underlay is not null ? $" dev {underlay}" : "")
             + (spec.Local != Ip4.Any ? $" local {spec.Local}" : "") + (spec.Port > 0 ? $" dstport {spec.Port}" : "")
             + (spec.Learning ? " learning" : " nolearning") + (spec.Gbp ? " gbp" : "") + $" address {spec.Mac} mtu {spec.Mtu}";
-        Change(RTM_NEWLINK, target, (w, seq) => RtnetlinkMessages.NewVxlan(w, spec, seq));
+        Change(s, RTM_NEWLINK, target, (w, seq) => RtnetlinkMessages.NewVxlan(w, spec, seq), tolerated: 0);
     }
 
     public void AddBridge(string name)

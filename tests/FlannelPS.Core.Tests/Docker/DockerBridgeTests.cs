@@ -54,6 +54,19 @@ public sealed class DockerBridgeTests : IDisposable
     }
 
     [Fact]
+    public async Task PlansAsIpCommandsAndAppliesThroughTheHostSeamInOrder()
+    {
+        var host = new FlannelPS.Core.Tests.Fakes.RecordingHostNetwork();
+        var bridge = new DockerBridge(host);
+        var plan = await bridge.PlanAsync("docker0", new BridgeTarget(Ip4.Parse("10.0.5.1"), 24, 1472), CancellationToken.None);
+        Assert.Equal(["ip link add name docker0 type bridge", "ip addr add 10.0.5.1/24 dev docker0", "ip link set dev docker0 mtu 1472", "ip link set dev docker0 up"],
+            plan.Changes.Select(c => c.ToString()));
+        await bridge.ApplyAsync(plan, CancellationToken.None);
+        Assert.Equal(["AddBridge docker0", "AddAddress docker0 10.0.5.1/24", "SetMtu docker0 1472", "SetUp docker0"], host.Calls);
+        Assert.Empty((await bridge.PlanAsync("docker0", new BridgeTarget(Ip4.Parse("10.0.5.1"), 24, 1472), CancellationToken.None)).Changes);
+    }
+
+    [Fact]
     public void TargetComesFromSubnetEnvAsWritten()
     {
         var t = BridgeTarget.FromSubnetEnv(EnvFile.Parse("FLANNEL_SUBNET=10.0.72.1/24\nFLANNEL_MTU=1472\n"), "f");

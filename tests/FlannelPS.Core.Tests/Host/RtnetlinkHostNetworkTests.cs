@@ -102,6 +102,8 @@ public sealed class RtnetlinkHostNetworkTests : IDisposable
         Assert.True(data.GetProperty("learning").GetBoolean());
         Assert.False(data.TryGetProperty("gbp", out _));
         Assert.Null(On(h => h.GetVxlan("eth0"))); // not a vxlan device
+        var dup = Assert.Throws<HostNetworkException>(() => On(h => h.AddVxlan(Flannel1() with { Name = "vx9" })));
+        Assert.Equal("RTM_NEWLINK vx9 type vxlan id 1 dev eth0 local 192.0.2.10 dstport 8472 nolearning address 02:11:22:33:44:55 mtu 1350: EEXIST (File exists)", dup.Message);
         Assert.Null(On(h => h.GetVxlan("nosuch0")));
     }
 
@@ -146,6 +148,29 @@ public sealed class RtnetlinkHostNetworkTests : IDisposable
         Assert.Contains("ENODEV", nodev.Message);
         var noaddr = Assert.Throws<HostNetworkException>(() => On(h => h.AddAddress("nosuch0", new HostAddress(Ip4.Parse("10.0.5.1"), 24))));
         Assert.Equal("RTM_NEWADDR 10.0.5.1/24 dev nosuch0: ENODEV (No such device)", noaddr.Message);
+    }
+
+    [Fact]
+    public void Without_CAP_NET_ADMIN_reads_work_and_every_change_fails_with_EPERM_as_permission_denied()
+    {
+        UpFlannel1();
+        const int CAP_NET_ADMIN = 12;
+        var changes = Peers(500);
+        var (links, ex, results) = _thread.Invoke(() =>
+        {
+            using (ThreadCapabilities.Drop(CAP_NET_ADMIN))
+            {
+                var links = _host.GetLinks();
+                var ex = Assert.Throws<HostNetworkException>(() => _host.AddBridge("br9"));
+                return (links, ex, _host.Apply(changes));
+            }
+        });
+        Assert.Contains(links, l => l.Name == "flannel.1");
+        Assert.Equal(FlannelPS.Core.Errors.FlannelErrorCategory.PermissionDenied, ex.Category);
+        Assert.Equal("RTM_NEWLINK br9 type bridge: EPERM (Operation not permitted)", ex.Message);
+        // 1500 error acks, none lost to the receive buffer (that would be ENOBUFS).
+        Assert.All(results, r => Assert.Equal(1, r.Errno));
+        Assert.Empty(On(h => h.GetFdbEntries("flannel.1")));
     }
 
     [Fact]
@@ -210,6 +235,22 @@ public sealed class RtnetlinkHostNetworkTests : IDisposable
         Assert.Empty(Json("bridge", "fdb", "show", "dev", "flannel.1").EnumerateArray());
         results = On(h => h.Apply([HostChange.Delete(rerouted), HostChange.Delete(neigh), HostChange.Delete(moved)]));
         Assert.All(results, r => Assert.True(r.IsNotFound, $"{r.Change}: {r.Error}"));
+    }
+
+    [Fact]
+    public void GetRoutes_reads_the_main_table_with_route_types_as_ip_names_them()
+    {
+        _ns.Ip("route", "add", "10.0.40.0/24", "via", "192.0.2.1", "table", "100").Ok("table 100 route");
+        var blackhole = new HostRoute(Ip4Net.Parse("10.0.50.0/24"), null, null, "blackhole");
+        On(h => h.ApplyOrThrow([HostChange.Add(blackhole), HostChange.Add(new HostRoute(Ip4Net.Parse("0.0.0.0/0"), "eth0", Ip4.Parse("192.0.2.1")))]));
+        var routes = On(h => h.GetRoutes());
+        Assert.Contains(blackhole, routes);
+        Assert.Contains(new HostRoute(Ip4Net.Parse("192.0.2.0/24"), "eth0", null), routes); // the kernel's connected route
+        Assert.Contains("default via 192.0.2.1 dev eth0", routes.Select(r => r.ToString()));
+        Assert.DoesNotContain(routes, r => r.Destination == Ip4Net.Parse("10.0.40.0/24")); // table 100
+        Assert.DoesNotContain(routes, r => r.Type == "local"); // the local table
+        Assert.Equal("blackhole", Json("ip", "route", "show", "10.0.50.0/24")[0].GetProperty("type").GetString());
+        Assert.True(On(h => h.Apply([HostChange.Delete(blackhole)]))[0].Succeeded);
     }
 
     [Fact]

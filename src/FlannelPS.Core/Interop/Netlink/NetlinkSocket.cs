@@ -13,8 +13,9 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
     public const int RequestedBufferBytes = 8 << 20;
 
     /// <summary>
-    /// What one ack costs in the receive buffer: the kernel charges each ack skb's truesize (≈ 0.7 KiB
-    /// for a 36-byte capped ack), not its length. Chunks are sized so every ack of a chunk fits.
+    /// What one ack may cost in the receive buffer: the kernel charges each ack skb's truesize (under
+    /// 1 KiB for a 36-byte capped ack), not its length; 2 KiB leaves room for an error ack's text.
+    /// Chunks are sized so every ack of a chunk fits, since acks that do not fit are dropped.
     /// </summary>
     public const int AckBudgetBytes = 2048;
 
