@@ -188,19 +188,32 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
         while (true)
         {
             var resp = await stream.NextAsync(cancellationToken).ConfigureAwait(false);
+            var changes = new List<LeaseChange>(resp.Events.Count);
+            var puts = new List<(Ip4Net Subnet, LeaseAttrs Attrs, Mvccpb.KeyValue Kv)>();
             foreach (var ev in resp.Events)
             {
                 if (!TryParseKey(ev.Kv.Key.ToStringUtf8(), out var subnet)) continue;
                 if (ev.Type == Mvccpb.Event.Types.EventType.Delete)
+                    changes.Add(new LeaseChange(LeaseChangeKind.Delete, subnet, null, ev.Kv.ModRevision));
+                else if (TryParseNode(ev.Kv, out _, out var attrs))
                 {
-                    yield return new LeaseChange(LeaseChangeKind.Delete, subnet, null, ev.Kv.ModRevision);
-                    continue;
+                    puts.Add((subnet, attrs, ev.Kv));
+                    changes.Add(null!); // filled in below, in event order
                 }
-                if (!TryParseNode(ev.Kv, out _, out var attrs)) continue;
-                var expiration = ev.Kv.Lease == 0 ? null : await TimeToLiveAsync(ev.Kv.Lease, cancellationToken).ConfigureAwait(false);
-                var lease = new Lease { Subnet = subnet, Attrs = attrs, EtcdLeaseId = ev.Kv.Lease, Revision = ev.Kv.ModRevision, Expiration = expiration };
-                yield return new LeaseChange(LeaseChangeKind.Put, subnet, lease, ev.Kv.ModRevision);
             }
+            // The TTLs of one response's new leases are read together, as a listing reads them.
+            var ttls = await Task.WhenAll(puts.Select(p => p.Kv.Lease == 0
+                ? Task.FromResult<DateTimeOffset?>(null)
+                : TimeToLiveAsync(p.Kv.Lease, cancellationToken))).ConfigureAwait(false);
+            for (int i = 0, put = 0; i < changes.Count; i++)
+            {
+                if (changes[i] is not null) continue;
+                var (subnet, attrs, kv) = puts[put];
+                var lease = new Lease { Subnet = subnet, Attrs = attrs, EtcdLeaseId = kv.Lease, Revision = kv.ModRevision, Expiration = ttls[put++] };
+                changes[i] = new LeaseChange(LeaseChangeKind.Put, subnet, lease, kv.ModRevision);
+            }
+            for (var i = 0; i < changes.Count; i++)
+                yield return changes[i] with { EndOfBatch = i == changes.Count - 1 };
         }
     }
 

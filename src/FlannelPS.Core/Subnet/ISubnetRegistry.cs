@@ -53,7 +53,15 @@ public sealed record LeaseSnapshot(IReadOnlyList<Lease> Leases, long Revision);
 public enum LeaseChangeKind { Put, Delete }
 
 /// <summary>One change from the store. A Delete carries only the subnet (etcd sends only the key).</summary>
-public sealed record LeaseChange(LeaseChangeKind Kind, Ip4Net Subnet, Lease? Lease, long Revision);
+public sealed record LeaseChange(LeaseChangeKind Kind, Ip4Net Subnet, Lease? Lease, long Revision)
+{
+    /// <summary>
+    /// False while more changes of the same store answer follow (one etcd watch response, or one
+    /// transaction), so a consumer can hand them on together: 500 leases written at once then cost
+    /// one backend update, not 500.
+    /// </summary>
+    public bool EndOfBatch { get; init; } = true;
+}
 
 public sealed class RegistryCompactedException(long revision)
     : Exception($"etcd revision {revision} has been compacted; re-listing leases.")

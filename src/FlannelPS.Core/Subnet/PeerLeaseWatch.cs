@@ -68,12 +68,26 @@ public sealed class PeerLeaseWatch
                     needSnapshot = false;
                     backoff = InitialBackoff;
                 }
-                await foreach (var change in _registry.WatchLeasesAsync(Revision, cancellationToken).ConfigureAwait(false))
+                // The changes of one store answer reach the backend together (EndOfBatch). What the
+                // watcher has taken in is always handed on, even when the stream breaks mid-answer,
+                // so the watcher's view and the backend's never drift apart.
+                var pending = new List<LeaseEvent>();
+                try
                 {
-                    if (change.Subnet == OwnSubnet) ObserveOwnChange(change);
-                    else Deliver(_watcher.Apply(change));
-                    Revision = Math.Max(Revision, change.Revision);
-                    backoff = InitialBackoff;
+                    await foreach (var change in _registry.WatchLeasesAsync(Revision, cancellationToken).ConfigureAwait(false))
+                    {
+                        if (change.Subnet == OwnSubnet) ObserveOwnChange(change);
+                        else pending.AddRange(_watcher.Apply(change));
+                        Revision = Math.Max(Revision, change.Revision);
+                        backoff = InitialBackoff;
+                        if (!change.EndOfBatch) continue;
+                        Deliver(pending);
+                        pending = [];
+                    }
+                }
+                finally
+                {
+                    Deliver(pending);
                 }
                 // A stream that ends without an error is reopened from the same revision, paced like a failure.
                 if (!cancellationToken.IsCancellationRequested)

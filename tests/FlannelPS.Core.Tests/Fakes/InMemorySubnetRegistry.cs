@@ -174,6 +174,22 @@ public sealed class InMemorySubnetRegistry(TimeProvider time) : ISubnetRegistry
         lock (_gate) PutLocked(subnet, attrs, ttl);
     }
 
+    /// <summary>Writes several leases in one revision, as an etcd transaction: the watch sees them as one answer (EndOfBatch on the last).</summary>
+    public void PutRawTogether(IReadOnlyList<(Ip4Net Subnet, LeaseAttrs Attrs)> leases, TimeSpan ttl)
+    {
+        lock (_gate)
+        {
+            var rev = ++_revision;
+            for (var i = 0; i < leases.Count; i++)
+            {
+                var (subnet, attrs) = leases[i];
+                var lease = new Lease { Subnet = subnet, Attrs = attrs, Revision = rev, EtcdLeaseId = ++_nextLeaseId, Expiration = time.GetUtcNow() + ttl };
+                _subnets[SubnetKey.Make(subnet)] = new Entry(lease);
+                Publish(new LeaseChange(LeaseChangeKind.Put, subnet, lease, rev) { EndOfBatch = i == leases.Count - 1 });
+            }
+        }
+    }
+
     /// <summary>Drops history up to the current revision and breaks every open watch, as an etcd compaction that outran them.</summary>
     public void CompactAndBreakWatches()
     {

@@ -48,6 +48,20 @@ public sealed class PeerLeaseWatchTests
     }
 
     [Fact]
+    public async Task Leases_written_in_one_answer_reach_the_backend_in_one_call()
+    {
+        var calls = new ConcurrentQueue<int>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var run = new PeerLeaseWatch(_registry, Own, batch => calls.Enqueue(batch.Count), _ => { }, TimeProvider.System, _log).RunAsync(cts.Token);
+        await Eventually.TrueAsync(() => _registry.ActiveWatches == 1, "watch open");
+        _registry.PutRawTogether(Enumerable.Range(1, 300).Select(i => (new Ip4Net(Ip4.Parse("10.1.0.0").Add(i << 8), 24), A("198.51.100.1"))).ToList(), TimeSpan.FromHours(1));
+        await Eventually.TrueAsync(() => calls.Sum() == 300, "all 300 delivered");
+        Assert.Equal([300], calls.ToArray());
+        cts.Cancel();
+        await run;
+    }
+
+    [Fact]
     public async Task Own_key_rewrite_and_delete_are_reported_separately()
     {
         _registry.PutRaw(Own, A("192.0.2.72"), TimeSpan.FromHours(1));
