@@ -54,7 +54,9 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     // how many recvfrom calls in a row found a datagram (two mean a burst).
     private bool _udpLone = true;
     private int _udpLoneRun;
-    private LaneSteering.LaneWindow _window;
+    private LanePolicy.LaneWindow _window;
+    // Wire packets the last batches moved (a super-packet counts its segments): what the lane policy weighs.
+    private int _packetsMoved;
 
     /// <param name="cpus">CPUs to pin the thread to; empty: not pinned.</param>
     /// <param name="steering">Told how much each wake-up moved; null when there are no CPU lanes.</param>
@@ -135,16 +137,16 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
                 if ((ready & TunReadable) != 0)
                 {
                     int n = TunToUdpBatch();
-                    moved += n;
                     more |= n == _tunReadLimit;
                 }
                 if ((ready & UdpReadable) != 0)
                 {
                     int got = UdpToTunBatch(out bool again);
-                    moved += got;
                     more |= again;
                     wrote = got > 0;
                 }
+                moved += _packetsMoved;
+                _packetsMoved = 0;
                 if (more) { ready = both; continue; }
                 // A TUN write runs the receiving stack synchronously, so the packet's answer (ping
                 // echo, TCP ACK) is usually queued on the TUN by the time write returns: read it at
@@ -195,6 +197,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
         }
         if (n > sent) ForwardFromTun(sent, n);
         _lastTunBatch = n;
+        _packetsMoved += n;
         return n;
     }
 
@@ -226,6 +229,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
                 n = sent = before = 0;
             }
             if (super && cut > 0) { c.TunSuperPackets++; c.TunSegmented += cut; }
+            _packetsMoved += cut;
             // Interactive traffic: the first read goes out before the TUN is read again.
             if (reads == 1 && _lastTunBatch == 1 && n > 0) sent = ForwardFromTun(0, n);
         }
@@ -325,6 +329,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     {
         var c = Counters;
         int len = packet.Length;
+        _packetsMoved++;
         c.UdpRxPackets++;
         c.UdpRxBytes += len;
         if (len > _mtu) { c.UdpTooLong++; return; }
