@@ -57,6 +57,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     private LanePolicy.LaneWindow _window;
     // Wire packets the last batches moved (a super-packet counts its segments): what the lane policy weighs.
     private int _packetsMoved;
+    private bool _gsoWasOn;
 
     /// <param name="cpus">CPUs to pin the thread to; empty: not pinned.</param>
     /// <param name="steering">Told how much each wake-up moved; null when there are no CPU lanes.</param>
@@ -76,6 +77,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             : new PacketBatch(Math.Min(batchSize, udp.Capacity), mtu + SlotSlack);
         _sendSlots = new int[batchSize];
         _tunReadLimit = batchSize;
+        _gsoWasOn = udp.GsoEnabled;
         if (tun.HasVirtioHeader)
         {
             _tunRead = GC.AllocateArray<byte>(VirtioNetHdr.Size + MaxPacket + SlotSlack, pinned: true);
@@ -270,7 +272,16 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             slots[m++] = i;
             route.Counters.AddTx(len);
         }
-        if (m > 0) c.SendErrors += _udp.SendBatch(batch, slots.AsSpan(0, m));
+        if (m > 0)
+        {
+            c.SendErrors += _udp.SendBatch(batch, slots.AsSpan(0, m));
+            if (_gsoWasOn && !_udp.GsoEnabled)
+            {
+                // Once per lane: the kernel refused a GSO send (EIO/EINVAL), so it now sends datagram by datagram.
+                _gsoWasOn = false;
+                _log.Warning($"udp datapath '{_thread.Name}': the kernel refused a UDP GSO send; sending datagram by datagram from now on");
+            }
+        }
         return to;
     }
 
