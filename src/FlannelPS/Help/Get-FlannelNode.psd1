@@ -3,9 +3,11 @@
     Description = @'
 Returns one object per node job started with Start-FlannelNode: its state, network and subnet, public IP
 and interface, backend and MTU, when its lease expires, and every other node it knows (Peers) with packet and
-byte counters per peer. Statistics has the peers' counters and, in Statistics.Detail, the backend's own:
-for udp the datapath totals, the drops by reason (no route, too short, too long, TTL, malformed), the
-offloads in use, and how the datapath is split: CpuLanes (threads pinned per CPU beside the main lane),
+byte counters per peer. Statistics has the peers' counters and, in Statistics.Detail, the backend's own.
+For udp: the datapath totals, the drops by reason (no route, too short, too long, TTL, not IPv4, bad header
+length, length mismatch, send and TUN write errors, bad offload), the offloads in use (Offloads: the TUN's
+csum/tso4/uso4 and UDP GSO/GRO, or why not), how many super-packets were cut and coalesced, and how the
+datapath is split: CpuLanes (threads pinned per CPU beside the main lane),
 CpuLanesActive (whether traffic is steered to them now), LanePackets (per lane, main lane first) and
 SteeringSwitches; for vxlan and host-gw the peers programmed in the kernel, the changes it refused, the
 peers repaired, and how often flannel.N was recreated.

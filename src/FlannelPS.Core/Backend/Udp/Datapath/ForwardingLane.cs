@@ -54,7 +54,10 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     // how many recvfrom calls in a row found a datagram (two mean a burst).
     private bool _udpLone = true;
     private int _udpLoneRun;
-    private LaneSteering.LaneWindow _window;
+    private LanePolicy.LaneWindow _window;
+    // Wire packets the last batches moved (a super-packet counts its segments): what the lane policy weighs.
+    private int _packetsMoved;
+    private bool _gsoWasOn;
 
     /// <param name="cpus">CPUs to pin the thread to; empty: not pinned.</param>
     /// <param name="steering">Told how much each wake-up moved; null when there are no CPU lanes.</param>
@@ -74,6 +77,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             : new PacketBatch(Math.Min(batchSize, udp.Capacity), mtu + SlotSlack);
         _sendSlots = new int[batchSize];
         _tunReadLimit = batchSize;
+        _gsoWasOn = udp.GsoEnabled;
         if (tun.HasVirtioHeader)
         {
             _tunRead = GC.AllocateArray<byte>(VirtioNetHdr.Size + MaxPacket + SlotSlack, pinned: true);
@@ -135,16 +139,16 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
                 if ((ready & TunReadable) != 0)
                 {
                     int n = TunToUdpBatch();
-                    moved += n;
                     more |= n == _tunReadLimit;
                 }
                 if ((ready & UdpReadable) != 0)
                 {
                     int got = UdpToTunBatch(out bool again);
-                    moved += got;
                     more |= again;
                     wrote = got > 0;
                 }
+                moved += _packetsMoved;
+                _packetsMoved = 0;
                 if (more) { ready = both; continue; }
                 // A TUN write runs the receiving stack synchronously, so the packet's answer (ping
                 // echo, TCP ACK) is usually queued on the TUN by the time write returns: read it at
@@ -195,6 +199,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
         }
         if (n > sent) ForwardFromTun(sent, n);
         _lastTunBatch = n;
+        _packetsMoved += n;
         return n;
     }
 
@@ -226,6 +231,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
                 n = sent = before = 0;
             }
             if (super && cut > 0) { c.TunSuperPackets++; c.TunSegmented += cut; }
+            _packetsMoved += cut;
             // Interactive traffic: the first read goes out before the TUN is read again.
             if (reads == 1 && _lastTunBatch == 1 && n > 0) sent = ForwardFromTun(0, n);
         }
@@ -266,7 +272,16 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             slots[m++] = i;
             route.Counters.AddTx(len);
         }
-        if (m > 0) c.SendErrors += _udp.SendBatch(batch, slots.AsSpan(0, m));
+        if (m > 0)
+        {
+            c.SendErrors += _udp.SendBatch(batch, slots.AsSpan(0, m));
+            if (_gsoWasOn && !_udp.GsoEnabled)
+            {
+                // Once per lane: the kernel refused a GSO send (EIO/EINVAL), so it now sends datagram by datagram.
+                _gsoWasOn = false;
+                _log.Warning($"udp datapath '{_thread.Name}': the kernel refused a UDP GSO send; sending datagram by datagram from now on");
+            }
+        }
         return to;
     }
 
@@ -325,6 +340,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     {
         var c = Counters;
         int len = packet.Length;
+        _packetsMoved++;
         c.UdpRxPackets++;
         c.UdpRxBytes += len;
         if (len > _mtu) { c.UdpTooLong++; return; }

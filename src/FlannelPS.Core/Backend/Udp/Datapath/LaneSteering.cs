@@ -9,10 +9,9 @@
 // CPU, where pinned lanes would queue behind it on the sender's CPU (measured: a third of the
 // throughput).
 //
-// A CPU lane that moves BusyPackets within BusyWindowMs switches to the main lane (by rate, not by
-// packets per wake-up: a pinned lane woken on the sender's CPU may preempt the sender and take each
-// packet alone); the main lane switches back after QuietWindowMs with fewer than QuietPackets
-// (a lower rate, so the two do not flap). A switch replaces the two steering programs (a few us,
+// LanePolicy decides when to switch (by rate, not by packets per wake-up: a pinned lane woken on
+// the sender's CPU may preempt the sender and take each packet alone); this class makes the switch.
+// A switch replaces the two steering programs (a few us,
 // off any packet's path); packets already queued on the other lanes are still forwarded, so a
 // switch can reorder a few packets of a flow, never lose them.
 using FlannelPS.Core.Diagnostics;
@@ -22,27 +21,22 @@ namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 internal sealed class LaneSteering : IDisposable
 {
-    public const int BusyPackets = 64, BusyWindowMs = 10;      // 6400 packets/s
-    public const int QuietPackets = 100, QuietWindowMs = 50;   // 2000 packets/s
-
     private readonly CpuSteeringPrograms _programs;
     private readonly TunDevice _tun;
     private readonly UdpEndpoint _udp;
     private readonly ILog _log;
     private readonly Lock _gate = new();
-    private volatile bool _cpuLanes;
+    private readonly LanePolicy _policy;
     private volatile bool _frozen;
     private long _switches;
-    // Main lane's window; written by the main lane, reset by a switch to it.
-    private long _windowStart;
-    private long _windowPackets;
 
     /// <summary>
     /// Attaches the CPU-lane programs to the TUN and the socket group (through one member of each);
     /// <see cref="SteeringUnavailableException"/> when the kernel refuses either.
     /// </summary>
-    public LaneSteering(CpuSteeringPrograms programs, TunDevice anyQueue, UdpEndpoint anySocket, ILog log)
+    public LaneSteering(CpuSteeringPrograms programs, TunDevice anyQueue, UdpEndpoint anySocket, ILog log, LanePolicy? policy = null)
     {
+        _policy = policy ?? LanePolicy.WithSystemClock();
         _programs = programs;
         _tun = anyQueue;
         _udp = anySocket;
@@ -56,47 +50,27 @@ internal sealed class LaneSteering : IDisposable
         {
             throw new SteeringUnavailableException(e);
         }
-        _cpuLanes = true;
     }
 
     /// <summary>True while traffic goes to the CPU lanes; false while to the main lane.</summary>
-    public bool CpuLanesActive => _cpuLanes;
+    public bool CpuLanesActive => _policy.CpuLanesActive;
 
     /// <summary>Switches so far, either way.</summary>
     public long Switches => Volatile.Read(ref _switches);
 
-    /// <summary>The main lane's wait limit: bounded while it carries the traffic, so a quiet window is noticed.</summary>
-    public int MainLaneTimeoutMs => _cpuLanes ? -1 : QuietWindowMs;
-
-    /// <summary>One CPU lane's count of recent packets; owned by that lane's thread.</summary>
-    public struct LaneWindow
-    {
-        internal long Start, Packets;
-    }
+    /// <summary>The main lane's wait limit (see LanePolicy).</summary>
+    public int MainLaneTimeoutMs => _policy.MainLaneTimeoutMs;
 
     /// <summary>A CPU lane moved <paramref name="packets"/> since its last wait.</summary>
-    public void CpuLaneDrained(ref LaneWindow window, int packets)
+    public void CpuLaneDrained(ref LanePolicy.LaneWindow window, int packets)
     {
-        if (packets == 0 || !_cpuLanes) return;
-        long now = Environment.TickCount64;
-        if (now - window.Start >= BusyWindowMs) { window.Start = now; window.Packets = 0; }
-        window.Packets += packets;
-        if (window.Packets >= BusyPackets)
-        {
-            window.Packets = 0;
-            SwitchTo(cpuLanes: false);
-        }
+        if (_policy.CpuLaneDrained(ref window, packets)) SwitchTo(cpuLanes: false);
     }
 
     /// <summary>The main lane moved <paramref name="packets"/> since its last wait (0 after a timeout).</summary>
     public void MainLaneDrained(int packets)
     {
-        _windowPackets += packets;
-        long now = Environment.TickCount64;
-        if (now - Volatile.Read(ref _windowStart) < QuietWindowMs) return;
-        if (!_cpuLanes && _windowPackets < QuietPackets) SwitchTo(cpuLanes: true);
-        Volatile.Write(ref _windowStart, now);
-        _windowPackets = 0;
+        if (_policy.MainLaneDrained(packets)) SwitchTo(cpuLanes: true);
     }
 
     private void SwitchTo(bool cpuLanes)
@@ -104,7 +78,7 @@ internal sealed class LaneSteering : IDisposable
         if (_frozen) return;
         lock (_gate)
         {
-            if (_cpuLanes == cpuLanes || _frozen) return;
+            if (_policy.CpuLanesActive == cpuLanes || _frozen) return;
             int fd = cpuLanes ? _programs.ToCpuLaneFd : _programs.ToMainLaneFd;
             try
             {
@@ -118,12 +92,7 @@ internal sealed class LaneSteering : IDisposable
                 _log.Warning($"udp datapath: lane steering stopped switching: {e.Message}");
                 return;
             }
-            if (!cpuLanes)
-            {
-                Volatile.Write(ref _windowStart, Environment.TickCount64);
-                _windowPackets = 0;
-            }
-            _cpuLanes = cpuLanes;
+            _policy.Switched(cpuLanes);
             Interlocked.Increment(ref _switches);
         }
     }

@@ -119,6 +119,37 @@ public sealed partial class UdpOverlayTests
         Assert.Equal(allocB, fx.B.Net.Forwarder.LoopThreadAllocatedBytes);
     }
 
+    [Fact]
+    public void A_udp_gso_send_inside_the_overlay_is_cut_into_its_datagrams_and_each_arrives_intact()
+    {
+        Assert.Contains("uso4", fx.A.Net.Udp.Offloads);
+        var before = fx.A.Net.Udp;
+        using var receiver = fx.B.Thread.Invoke(() =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 3000 };
+            s.Bind(new IPEndPoint(IPAddress.Parse("10.0.2.0"), 5401));
+            return s;
+        });
+        const int segment = 1000, count = 12;
+        var payload = new byte[segment * count - 300]; // the last datagram shorter
+        for (int i = 0; i < payload.Length; i++) payload[i] = (byte)(i / segment + 1);
+        fx.A.Thread.Invoke(() =>
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            s.SetRawSocketOption(17, 103, BitConverter.GetBytes(segment)); // UDP_SEGMENT: one send, many datagrams
+            s.SendTo(payload, new IPEndPoint(IPAddress.Parse("10.0.2.0"), 5401));
+        });
+        var buf = new byte[65536];
+        for (int k = 0; k < count; k++)
+        {
+            int n = receiver.Receive(buf);
+            Assert.Equal(k == count - 1 ? segment - 300 : segment, n);
+            Assert.True(buf.AsSpan(0, n).IndexOfAnyExcept((byte)(k + 1)) < 0, $"datagram {k} is corrupt");
+        }
+        var after = fx.A.Net.Udp;
+        Assert.True(after.SuperPacketsSegmented > before.SuperPacketsSegmented, "flannel0 handed out no USO super-packet: the test did not exercise USO");
+    }
+
     /// <summary>Sends <paramref name="total"/> random bytes over TCP from one host's overlay address to another's and checks the sha256.</summary>
     private static void Transfer(OverlayFixture.OverlayHost from, OverlayFixture.OverlayHost to, string address, int port, int total)
     {
