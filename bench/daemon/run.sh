@@ -3,7 +3,8 @@
 # flanneld v0.20.2, both measured in this one run (absolute times drift on shared VMs), each inside
 # the test namespaces of a testbed with its own etcd (tests/testbed/testbed.sh):
 #   --version time (median of 10 runs, from exec to exit);
-#   exec -> complete subnet.env, alloc and udp backends (median of 5 fresh leases each);
+#   exec -> complete subnet.env, alloc and udp backends (median of 5 fresh leases each), and once
+#     for udp with 100 peer leases in etcd (FlannelPS routes the known peers before subnet.env);
 #   RSS (VmRSS) of a ready udp node one second after subnet.env, with no peers and with 100 peer
 #     leases pre-seeded in etcd;
 #   udp restart gap: host 1 pings host 2's flannel0 address every 50 ms while host 2's node gets
@@ -130,8 +131,11 @@ for impl in flanneld ours; do
       done
     fi
     env="$work/$impl-rss$peers.env"; log="$work/$impl-rss$peers.log"
+    t0=$(now_ns)
     start "$impl" 1 "$env" "$prefix" "$log" || exit 1
     wait_env "$env" "$NODE_PID" || { tail -5 "$log" >&2; exit 1; }
+    t1=$(now_ns)
+    ((peers)) && res[start_peers_$impl]=$(secs $((t1 - t0)))
     sleep 1
     res[rss${peers}_$impl]=$(awk -v k="$(rss_kib "$NODE_PID")" 'BEGIN { printf "%.1f", k / 1024 }')
     if ((peers == 0)); then
@@ -187,6 +191,8 @@ for b in alloc udp; do
   g=$(sum "${res[start_${b}_flanneld]}" 0.25)
   row "exec -> subnet.env, $b (s)" "${res[start_${b}_ours]}" "${res[start_${b}_flanneld]}" "<= flanneld + 0.25 = $g" "$(le "${res[start_${b}_ours]}" "$g")"
 done
+g=$(sum "${res[start_peers_flanneld]}" 0.25)
+row "exec -> subnet.env, udp, 100 peers" "${res[start_peers_ours]}" "${res[start_peers_flanneld]}" "<= flanneld + 0.25 = $g" "$(le "${res[start_peers_ours]}" "$g")"
 for p in 0 100; do
   g=$(mul "${res[rss${p}_flanneld]}" 2)
   row "RSS ready, udp, $p peers (MiB)" "${res[rss${p}_ours]}" "${res[rss${p}_flanneld]}" "<= 2x flanneld = $g" "$(le "${res[rss${p}_ours]}" "$g")"
