@@ -165,6 +165,30 @@ Describe 'flanneld (the drop-in command)' {
         $r.StdErr.Trim() | Should -BeExactly "v$version (FlannelPS)"
     }
 
+    It 'after SIGKILL, a new start takes the same subnet again and writes subnet.env' {
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
+        $run = Start-Flanneld (@("--etcd-endpoints=$etcd") + $node)
+        Wait-Until { Test-Path $subnetFile } -TimeoutSec 30 -Because 'subnet.env' | Out-Null
+        $first = (Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $prefix).Subnet
+        & kill -KILL $run.Pid
+        $run.Process.WaitForExit(10000) | Should -BeTrue
+        $stamp = (Get-Item $subnetFile).LastWriteTimeUtc
+        $again = Start-Flanneld (@("--etcd-endpoints=$etcd") + $node)
+        Wait-Until { (Get-Item $subnetFile).LastWriteTimeUtc -gt $stamp } -TimeoutSec 30 -Because 'subnet.env rewritten' | Out-Null
+        @(Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $prefix).Subnet | Should -Be @($first)
+        Stop-Flanneld $again | Should -Be 0
+    }
+
+    It 'keeps retrying an unreachable etcd with a warning, writes no subnet.env, and SIGTERM still exits 0' {
+        # Nothing listens on this port inside the test namespace.
+        $run = Start-Flanneld (@("--etcd-endpoints=http://127.0.0.1:$(Get-FreePort)") + $node)
+        Wait-Until { (Get-Content $run.Log -ErrorAction SilentlyContinue) -match "^W\d{4} .* flanneld\] Couldn't fetch network config" } -TimeoutSec 30 -Because 'a warning about etcd' | Out-Null
+        $run.Process.HasExited | Should -BeFalse
+        Test-Path $subnetFile | Should -BeFalse
+        Stop-Flanneld $run | Should -Be 0
+        (Get-Content $run.Log)[-1] | Should -Match 'Exiting cleanly\.\.\.$'
+    }
+
     It 'takes FLANNELD_* variables for flags not given, and the command line wins' {
         Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
         $envFile = Join-Path $dir "$([guid]::NewGuid().ToString('n')).env"

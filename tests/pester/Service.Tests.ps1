@@ -68,6 +68,12 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
         $again.UnitContent | Should -BeExactly $first.UnitContent
     }
 
+    It 'maps -InterfaceRegex and -InterfaceCanReach onto flanneld''s -iface-regex and -iface-can-reach' -Skip:$systemdRuns {
+        $svc = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 -InterfaceRegex '^en', '^eth[0-9]' -InterfaceCanReach 198.51.100.1 `
+            @paths -NoStart -WarningAction SilentlyContinue
+        $svc.Options | Should -BeExactly '-iface-regex=^en -iface-regex=^eth[0-9] -iface-can-reach=198.51.100.1'
+    }
+
     It 'takes its etcd defaults from FLANNELD_* like every etcd cmdlet' -Skip:$systemdRuns {
         $saved = $env:FLANNELD_ETCD_ENDPOINTS, $env:FLANNELD_ETCD_PREFIX
         try {

@@ -1,6 +1,7 @@
 // One flannel node: the lifecycle flanneld runs, as a reusable object. Start order follows
-// flannel HEAD: config (retried every second) → interface → backend → lease → iptables →
-// subnet.env → peers + renewal, until cancelled. Losing its own lease re-acquires in place.
+// flannel HEAD: config (retried every second) → interface → backend → lease → iptables → routes
+// for the peers already in etcd → subnet.env → READY=1 → peer watch + renewal, until cancelled.
+// Losing its own lease re-acquires in place.
 using FlannelPS.Core.Backend;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Diagnostics;
@@ -142,6 +143,11 @@ public sealed class FlannelNode
             trafficTask = traffic.RunResyncAsync(trafficCts.Token);
         }
 
+        // The peers already in etcd are routed before READY=1: Docker's containers (and a restarted
+        // node's traffic) reach them the moment the node is ready. The watch continues from this view.
+        var peers = new LeaseWatcher(lease.Subnet, _log);
+        await LoadKnownPeersAsync(peers, network, ct).ConfigureAwait(false);
+
         WriteSubnetFile(config, lease, network.Mtu);
         SetState(NodeState.Running);
         if (_options.NotifySystemd && SystemdNotifier.Notify("READY=1", log: _log)) _log.Info("Notified systemd: READY=1");
@@ -149,7 +155,7 @@ public sealed class FlannelNode
 
         try
         {
-            await RunLeaseLoopsAsync(manager, config, attrs, lease, network, ct).ConfigureAwait(false);
+            await RunLeaseLoopsAsync(manager, config, attrs, lease, network, peers, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -184,11 +190,22 @@ public sealed class FlannelNode
     }
 
     /// <summary>Keeps the lease renewed and the peer table current; re-acquires a revoked lease.</summary>
-    private async Task RunLeaseLoopsAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network, CancellationToken ct)
+    private async Task LoadKnownPeersAsync(LeaseWatcher peers, IBackendNetwork network, CancellationToken ct)
     {
-        // One view of the peers for the node's life (a re-taken lease keeps its subnet): each new
-        // watch's snapshot is diffed against it.
-        var peers = new LeaseWatcher(lease.Subnet, _log);
+        try
+        {
+            var snapshot = await _deps.Registry.GetLeasesAsync(ct).ConfigureAwait(false);
+            var events = peers.Reset(snapshot.Leases);
+            if (events.Count > 0) OnPeerEvents(events, network);
+        }
+        catch (FlannelException ex) when (!ct.IsCancellationRequested)
+        {
+            _log.Warning($"Listing the peers before start failed: {ex.Message}; the lease watch retries");
+        }
+    }
+
+    private async Task RunLeaseLoopsAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network, LeaseWatcher peers, CancellationToken ct)
+    {
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var datapath = network.RunAsync(runCts.Token);
         try
@@ -205,6 +222,8 @@ public sealed class FlannelNode
     private async Task RunLeaseLoopsCoreAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network,
         LeaseWatcher peers, Task datapath, CancellationToken ct)
     {
+        // One view of the peers for the node's life (a re-taken lease keeps its subnet), first filled
+        // before ready: each new watch's snapshot is diffed against it.
         while (true)
         {
             using var leaseCts = CancellationTokenSource.CreateLinkedTokenSource(ct);

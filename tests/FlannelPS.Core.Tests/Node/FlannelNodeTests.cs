@@ -86,6 +86,28 @@ public sealed class FlannelNodeTests : IDisposable
     }
 
     [Fact]
+    public async Task Peers_already_in_etcd_are_routed_before_ready_and_not_added_again_by_the_watch()
+    {
+        await _registry.PutNetworkConfigAsync(AllocConfig, default);
+        var peer = Ip4Net.Parse("10.0.250.0/24");
+        await _registry.CreateLeaseAsync(peer, new LeaseAttrs(Ip4.Parse("192.0.2.30")), TimeSpan.FromHours(24), default);
+        var node = NewNode();
+        var addedBeforeRunning = false;
+        node.EventRaised += e =>
+        {
+            if (e.Kind == NodeEventKind.PeerAdded && node.State != NodeState.Running && !File.Exists(SubnetFile)) addedBeforeRunning = true;
+        };
+        var (cts, run) = await StartReadyAsync(node);
+        using var stop = cts;
+        Assert.True(addedBeforeRunning, "the peer was handed to the backend before subnet.env and Running");
+        Assert.Equal(peer.ToString(), node.GetStatus().Peers.Single().Subnet);
+        await Task.Delay(300); // the watch's own first snapshot has run by now
+        Assert.Single(Events, e => e.Kind == NodeEventKind.PeerAdded);
+        cts.Cancel();
+        await run;
+    }
+
+    [Fact]
     public async Task TracksPeersAndRetakesItsSubnetWhenTheLeaseIsDeleted()
     {
         await _registry.PutNetworkConfigAsync(AllocConfig, default);
