@@ -34,13 +34,7 @@ public static class FlannelNodeFactory
     /// </summary>
     public static ExternalInterface ResolveInterface(IReadOnlyList<string> candidates, string? publicIp, ILog log)
     {
-        Ip4? advertised = null;
-        if (!string.IsNullOrEmpty(publicIp))
-        {
-            if (!Ip4.TryParse(publicIp, out var ip))
-                throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{publicIp}' is not a valid IPv4 address.", publicIp);
-            advertised = ip;
-        }
+        var advertised = PublicIPOption.Parse(publicIp);
         if (candidates.Count == 0)
         {
             if (advertised is { } pub)

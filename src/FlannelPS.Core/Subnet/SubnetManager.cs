@@ -118,5 +118,5 @@ public sealed class SubnetManager
         return await _registry.UpdateLeaseAsync(lease.Subnet, lease.Attrs, LeaseTtl, cancellationToken).ConfigureAwait(false);
     }
 
-    private string ConfigKeyHint() => $"{_registry.Endpoints} <prefix>/config";
+    private string ConfigKeyHint() => $"{_registry.ConfigKey} at {_registry.Endpoints}";
 }

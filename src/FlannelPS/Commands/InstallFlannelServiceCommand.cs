@@ -3,6 +3,7 @@
 // runs. The logic lives in Core (Service/); this only gathers parameters and confirms.
 using System.Management.Automation;
 using FlannelPS.Core.Cli;
+using FlannelPS.Core.Node;
 using FlannelPS.Core.Service;
 using FlannelPS.Infrastructure;
 
@@ -85,7 +86,9 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
         RunAsync(async ct =>
         {
             var installer = new FlannelServiceInstaller();
-            var plan = installer.PlanInstall(settings, force);
+            var plan = installer.PlanInstall(settings, force); // refuses what flanneld could not even parse
+            // A unit with Restart=always and a bad -PublicIP or -Interface would crash-loop: refuse it, write nothing.
+            NodePreflight.CheckSettings(node);
             if (!plan.Changed)
             {
                 EmitVerbose($"'{plan.UnitPath}' and '{plan.EnvironmentFilePath}' already have the wanted content; nothing written.");

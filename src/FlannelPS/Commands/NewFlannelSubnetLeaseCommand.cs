@@ -4,6 +4,7 @@ using System.Management.Automation;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Net;
+using FlannelPS.Core.Node;
 using FlannelPS.Core.Subnet;
 using FlannelPS.Infrastructure;
 using FlannelPS.Model;
@@ -41,8 +42,7 @@ public sealed class NewFlannelSubnetLeaseCommand : EtcdCmdlet
         var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
         {
-            if (!Ip4.TryParse(PublicIP, out var publicIp))
-                throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{PublicIP}' is not a valid IPv4 address.", PublicIP);
+            var publicIp = PublicIPOption.Parse(PublicIP)!.Value;
             var manager = new SubnetManager(registry, Random.Shared, new CmdletLog(this));
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
             var attrs = new LeaseAttrs(publicIp);
