@@ -8,6 +8,9 @@ public static class HostPrerequisites
 {
     public const string TunDevicePath = "/dev/net/tun";
 
+    /// <summary>True when the effective uid is 0.</summary>
+    public static bool RunningAsRoot => LibC.geteuid() == 0;
+
     /// <summary>Throws unless the process runs as root and /dev/net/tun exists.</summary>
     public static void EnsureRootAndTun(string backendType = "udp") =>
         EnsureRootAndTun(backendType, (uint)LibC.geteuid(), TunDevicePath);

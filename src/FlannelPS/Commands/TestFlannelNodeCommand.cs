@@ -79,6 +79,7 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
             PublicIP = publicIp,
             IpMasq = MyInvocation.BoundParameters.ContainsKey(nameof(IpMasq)) ? IpMasq.IsPresent : null,
             ForwardRules = !NoIptablesForwardRules,
+            IsRoot = Core.Host.HostPrerequisites.RunningAsRoot,
             Ping = Ping,
             PingCount = PingCount,
             PingTimeout = TimeSpan.FromSeconds(PingTimeoutSec),
