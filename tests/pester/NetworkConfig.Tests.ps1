@@ -108,6 +108,15 @@ Describe 'Set-FlannelNetworkConfig' {
 Describe 'Get-FlannelNetworkConfig' {
     BeforeEach { $script:prefix = New-TestPrefix 'cfg' }
 
+    It 'shows the backend type under a BackendType header in the table view' {
+        $p = New-TestPrefix 'cfgview'
+        Invoke-Etcdctl put "$p/config" '{"Network":"10.2.0.0/16","Backend":{"Type":"vxlan","VNI":4}}' | Out-Null
+        $lines = (Get-FlannelNetworkConfig -EtcdEndpoint $etcd -EtcdPrefix $p | Out-String -Width 200) -split "`n" | Where-Object { $_.Trim() }
+        $lines[0] | Should -Match '\bBackendType\b'
+        $lines[2] | Should -Match '\bvxlan\b'
+        $lines[2] | Should -Not -Match 'VNI'
+    }
+
     It 'reads the seed config written with etcdctl as flannel does' {
         Invoke-Etcdctl put "$prefix/config" '{"NetWork":"10.0.0.0/16"}' | Out-Null
         $c = Get-FlannelNetworkConfig -EtcdEndpoint $etcd -EtcdPrefix $prefix
