@@ -46,19 +46,13 @@ public sealed class NewFlannelSubnetLeaseCommand : EtcdCmdlet
             var manager = new SubnetManager(registry, Random.Shared, new CmdletLog(this));
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
             var attrs = new LeaseAttrs(publicIp);
-            Lease lease;
+            Lease? lease;
             if (Reservation)
             {
                 var subnet = ParseSubnet(Subnet, nameof(Subnet));
-                if (!config.IsCompatible(subnet))
-                    throw new FlannelException("FlannelSubnetIncompatible", FlannelErrorCategory.InvalidArgument,
-                        $"Subnet {subnet} does not fit the network config (SubnetLen {config.SubnetLen}, {config.SubnetMin} ... {config.SubnetMax}).", Subnet);
-                var existing = await registry.GetLeaseAsync(subnet, ct).ConfigureAwait(false);
-                if (existing is not null && existing.Attrs.PublicIP != publicIp)
-                    throw new FlannelException("FlannelSubnetTaken", FlannelErrorCategory.ResourceExists,
-                        $"Subnet {subnet} is held by {existing.Attrs.PublicIP}; remove that lease first.", Subnet);
-                if (!Confirm(options.SubnetsPrefix + SubnetKey.Make(subnet), $"Reserve for {publicIp}")) return;
-                lease = await registry.PutReservationAsync(subnet, attrs, ct).ConfigureAwait(false);
+                lease = await manager.ReserveAsync(config, subnet, attrs,
+                    () => Confirm(options.SubnetsPrefix + SubnetKey.Make(subnet), $"Reserve for {publicIp}"), ct).ConfigureAwait(false);
+                if (lease is null) return;
             }
             else
             {
