@@ -70,4 +70,20 @@ Describe 'Module manifest' {
         $props = [xml](Get-Content (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw)
         (Get-Module FlannelPS).Version.ToString() | Should -Be $props.Project.PropertyGroup.Version
     }
+
+    It 'asks for the pwsh the assemblies run on, lists its cmdlets, and carries gallery metadata that tells the truth' {
+        $m = Import-PowerShellDataFile $env:FLANNELPS_MODULE
+        # The assemblies target .NET 10: pwsh 7.6 is the first to run on it.
+        $framework = [Reflection.Assembly]::LoadFrom((Join-Path (Split-Path $env:FLANNELPS_MODULE) 'FlannelPS.dll')).GetCustomAttributes([Runtime.Versioning.TargetFrameworkAttribute], $false).FrameworkName
+        $framework | Should -Be '.NETCoreApp,Version=v10.0'
+        [version] $m.PowerShellVersion | Should -Be ([version] '7.6')
+        # Explicit, and exactly what the assembly defines.
+        $m.CmdletsToExport | Should -Not -Contain '*'
+        @($m.CmdletsToExport | Sort-Object) | Should -Be @((Get-Command -Module FlannelPS -CommandType Cmdlet).Name | Sort-Object)
+        $m.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
+        $m.PrivateData.PSData.Tags | Should -Contain 'Linux'
+        $m.PrivateData.PSData.ReleaseNotes | Should -Not -BeNullOrEmpty
+        $m.PrivateData.PSData.ProjectUri | Should -Not -Match 'example\.(invalid|com|org)'
+        Test-Path (Join-Path (Split-Path $env:FLANNELPS_MODULE) 'LICENSE') | Should -BeTrue
+    }
 }
