@@ -62,10 +62,11 @@ internal static class EtcdChannel
     internal static Uri ParseEndpoint(string endpoint, bool tlsWanted)
     {
         var text = endpoint.Trim();
-        // Without a scheme, host:port is required: a bare word such as "banana" is a mistake, not a host.
+        // Without a scheme, a bare IP address (etcdctl's reading: port 2379), localhost or host:port;
+        // a bare word such as "banana" is a mistake, not a host name.
         if (!text.Contains("://", StringComparison.Ordinal))
         {
-            if (!HasPort(text))
+            if (!HasPort(text) && !System.Net.IPAddress.TryParse(text.Trim('[', ']'), out _) && text != "localhost")
                 throw new FlannelException("FlannelEtcdEndpointInvalid", FlannelErrorCategory.InvalidArgument,
                     $"'{endpoint}' is not a valid etcd endpoint; expected http://host:port or https://host:port (or host:port).", endpoint);
             text = (tlsWanted ? "https://" : "http://") + text;
