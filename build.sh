@@ -20,6 +20,7 @@ rm -f "$out"/*.pdb "$out"/*.deps.json "$out"/*.xml
 mkdir -p "$out/deps"
 find "$out" -maxdepth 1 -name '*.dll' ! -name FlannelPS.dll ! -name FlannelPS.Loader.dll -exec mv {} "$out/deps/" \;
 cp -r module/. "$out"/
+cp LICENSE "$out"/
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 sed -i "s/ModuleVersion = '[^']*'/ModuleVersion = '$version'/" "$out/FlannelPS.psd1"
 # bin/flanneld: the node as a NativeAOT executable built from Core (no PowerShell, no .NET runtime

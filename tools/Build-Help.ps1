@@ -21,7 +21,9 @@ foreach ($m in $docs.doc.members.member) {
     if ($summary) { $members[$m.name] = ($summary.InnerText -replace '\s+', ' ').Trim() }
 }
 
-$common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+# -WhatIf and -Confirm (the optional common parameters) are shown like the cmdlet's own; the rest
+# of the common parameters are [<CommonParameters>], as Get-Help adds them itself.
+$common = [System.Management.Automation.Cmdlet]::CommonParameters
 function Esc([string] $s) { [System.Security.SecurityElement]::Escape($s) }
 function Paras([string] $text) {
     ($text -split "(`r?`n){2,}" | Where-Object { $_.Trim() } | ForEach-Object { "<maml:para>$(Esc ($_.Trim() -replace '\s*\r?\n\s*', ' '))</maml:para>" }) -join ''
@@ -29,6 +31,24 @@ function Paras([string] $text) {
 function TypeName([type] $t) {
     if ($t -eq [System.Management.Automation.SwitchParameter]) { return 'SwitchParameter' }
     $t.Name
+}
+# Pipeline input of a parameter's attributes (one set's, or all of them): Get-Help's own wording.
+function PipelineInput($attrs) {
+    $kinds = @()
+    if ($attrs | Where-Object ValueFromPipeline) { $kinds += 'ByValue' }
+    if ($attrs | Where-Object ValueFromPipelineByPropertyName) { $kinds += 'ByPropertyName' }
+    if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }
+}
+# The value a parameter has when not given: read from a fresh instance of the cmdlet, so it cannot
+# drift from the code. Switches, nulls and zero values print nothing.
+function DefaultValue($instance, $p) {
+    if ($p.SwitchParameter -or -not $instance) { return $null }
+    $prop = $instance.GetType().GetProperty($p.Name)
+    if (-not $prop) { return $null }
+    $v = $prop.GetValue($instance)
+    if ($null -eq $v -or ($v -is [int] -and $v -le 0) -or ($v -is [string] -and $v -eq '')) { return $null }
+    if ($v -is [array]) { return ($v -join ', ') }
+    "$v"
 }
 function ParamDescription($cmd, [string] $name) {
     $type = $cmd.ImplementingType
@@ -59,7 +79,7 @@ foreach ($cmd in Get-Command -Module FlannelPS -CommandType Cmdlet | Sort-Object
         [void] $sb.Append("<command:syntaxItem><maml:name>$($cmd.Name)</maml:name>")
         foreach ($p in $set.Parameters | Where-Object { $_.Name -notin $common }) {
             $pos = if ($p.Position -ge 0) { $p.Position } else { 'named' }
-            $pipe = if ($p.ValueFromPipeline) { 'True (ByValue)' } elseif ($p.ValueFromPipelineByPropertyName) { 'True (ByPropertyName)' } else { 'False' }
+            $pipe = PipelineInput $p
             [void] $sb.Append("<command:parameter required=`"$($p.IsMandatory.ToString().ToLower())`" position=`"$pos`" pipelineInput=`"$pipe`"><maml:name>$($p.Name)</maml:name>")
             if ($p.ParameterType -ne [System.Management.Automation.SwitchParameter]) {
                 [void] $sb.Append("<command:parameterValue required=`"true`">$(TypeName $p.ParameterType)</command:parameterValue>")
@@ -69,21 +89,45 @@ foreach ($cmd in Get-Command -Module FlannelPS -CommandType Cmdlet | Sort-Object
         [void] $sb.AppendLine('</command:syntaxItem>')
     }
     [void] $sb.AppendLine('</command:syntax><command:parameters>')
+    $instance = try { [Activator]::CreateInstance($cmd.ImplementingType) } catch { $null }
     foreach ($p in $cmd.Parameters.Values | Where-Object { $_.Name -notin $common } | Sort-Object Name) {
-        $attr = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
-        $mandatory = [bool]($attr | Where-Object IsMandatory)
-        $pipe = if ($attr | Where-Object ValueFromPipeline) { 'True (ByValue)' } elseif ($attr | Where-Object ValueFromPipelineByPropertyName) { 'True (ByPropertyName)' } else { 'False' }
+        $attr = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] })
+        # Required only when it is mandatory in every parameter set it belongs to; the position is the one it has where it has one.
+        $mandatory = $attr.Count -gt 0 -and -not ($attr | Where-Object { -not $_.Mandatory })
+        $position = ($attr | Where-Object { $_.Position -ge 0 } | Select-Object -First 1).Position
+        $pos = if ($null -ne $position) { $position } else { 'named' }
+        $pipe = PipelineInput $attr
         $glob = [bool]($p.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
         $desc = ParamDescription $cmd $p.Name
         $set = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
         if ($set) { $desc += " Valid values: $($set.ValidValues -join ', ')." }
-        [void] $sb.Append("<command:parameter required=`"$($mandatory.ToString().ToLower())`" position=`"named`" pipelineInput=`"$pipe`" globbing=`"$($glob.ToString().ToLower())`"><maml:name>$($p.Name)</maml:name><maml:description>$(Paras $desc)</maml:description>")
-        [void] $sb.Append("<command:parameterValue required=`"$((-not $p.SwitchParameter).ToString().ToLower())`">$(TypeName $p.ParameterType)</command:parameterValue><dev:type><maml:name>$(Esc $p.ParameterType.FullName)</maml:name></dev:type></command:parameter>")
+        $default = DefaultValue $instance $p
+        [void] $sb.Append("<command:parameter required=`"$($mandatory.ToString().ToLower())`" position=`"$pos`" pipelineInput=`"$pipe`" globbing=`"$($glob.ToString().ToLower())`"><maml:name>$($p.Name)</maml:name><maml:description>$(Paras $desc)</maml:description>")
+        [void] $sb.Append("<command:parameterValue required=`"$((-not $p.SwitchParameter).ToString().ToLower())`">$(TypeName $p.ParameterType)</command:parameterValue><dev:type><maml:name>$(Esc $p.ParameterType.FullName)</maml:name></dev:type>")
+        if ($null -ne $default) { [void] $sb.Append("<dev:defaultValue>$(Esc $default)</dev:defaultValue>") }
+        [void] $sb.Append('</command:parameter>')
         [void] $sb.AppendLine()
     }
     [void] $sb.AppendLine('</command:parameters>')
+    # INPUTS: what the pipeline can bind, by value or by property name.
+    [void] $sb.Append('<command:inputTypes>')
+    $inputs = foreach ($p in $cmd.Parameters.Values | Where-Object { $_.Name -notin $common }) {
+        $a = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] })
+        if ($a | Where-Object ValueFromPipeline) { "$($p.ParameterType.FullName -replace '\[\]$', '')`tAs -$($p.Name)." }
+        elseif ($a | Where-Object ValueFromPipelineByPropertyName) { "System.Management.Automation.PSObject`tAny object with a $($p.Name) property binds it to -$($p.Name)." }
+    }
+    $inputs = @($inputs | Sort-Object -Unique)
+    if (-not $inputs) { $inputs = @("None`tThe cmdlet takes no pipeline input.") }
+    foreach ($i in $inputs) {
+        $name, $text = $i -split "`t", 2
+        [void] $sb.Append("<command:inputType><dev:type><maml:name>$(Esc $name)</maml:name></dev:type><maml:description>$(Paras $text)</maml:description></command:inputType>")
+    }
+    [void] $sb.AppendLine('</command:inputTypes>')
     [void] $sb.Append('<command:returnValues>')
-    foreach ($t in $cmd.OutputType) { [void] $sb.Append("<command:returnValue><dev:type><maml:name>$(Esc $t.Name)</maml:name></dev:type></command:returnValue>") }
+    foreach ($t in $cmd.OutputType | Sort-Object Name -Unique) {
+        $sets = if ($t.ParameterSetName -and $t.ParameterSetName -notcontains '__AllParameterSets') { " With the $($t.ParameterSetName -join ', ') parameter set." } else { '' }
+        [void] $sb.Append("<command:returnValue><dev:type><maml:name>$(Esc $(if ($t.Type) { $t.Type.FullName } else { $t.Name }))</maml:name></dev:type><maml:description>$(Paras $sets)</maml:description></command:returnValue>")
+    }
     [void] $sb.AppendLine('</command:returnValues>')
     if ($src.Notes) { [void] $sb.AppendLine("<maml:alertSet><maml:alert>$(Paras $src.Notes)</maml:alert></maml:alertSet>") }
     [void] $sb.AppendLine('<command:examples>')

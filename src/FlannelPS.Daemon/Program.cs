@@ -30,7 +30,10 @@ internal static class Program
         FlannelNode node;
         try
         {
-            node = FlannelNodeFactory.Create(FlanneldNodeMapping.ToNodeOptions(settings), FlanneldNodeMapping.ToEtcdOptions(settings), log, DatapathTuning());
+            var options = FlanneldNodeMapping.ToNodeOptions(settings);
+            // What can be known before etcd answers (root, -public-ip, -iface), with Start-FlannelNode's texts.
+            NodePreflight.Check(options, config: null);
+            node = FlannelNodeFactory.Create(options, FlanneldNodeMapping.ToEtcdOptions(settings), log, DatapathTuning());
         }
         catch (FlannelException ex)
         {

@@ -56,6 +56,27 @@ Describe 'Export-FlannelDockerOptions' {
         (Get-ChildItem -Force $dir).Name | Sort-Object | Should -Be @('bad.env', 'o.env', 'subnet.env')
     }
 
+    It 'writes the file, then fails as current flannel does when a via-route already has the subnet (cmdlet and mk-docker-opts)' {
+        Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+        Assert-TestNamespace  # the route goes into this test namespace only
+        $ul = New-TestUnderlay -Name "fpg$PID" -Address 192.0.2.161/24
+        try {
+            & ip route add 10.0.72.0/24 via 192.0.2.162 dev $ul
+            $e = $null
+            try { Export-FlannelDockerOptions -Path "$dir/opts.env" -SubnetFile "$dir/subnet.env" -Combined -ErrorAction Stop } catch { $e = $_ }
+            $e.Exception.Message | Should -BeExactly 'Your routing table already contains the subnet: 10.0.72.0/24'
+            $e.FullyQualifiedErrorId | Should -BeLike 'FlannelSubnetRouteExists,*'
+            Read-Exact "$dir/opts.env" | Should -BeExactly "DOCKER_OPTS=`" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472`"`n"
+            $stderr = & $mk -f "$dir/subnet.env" -d "$dir/mk.env" -c 2>&1
+            $LASTEXITCODE | Should -Be 1
+            "$stderr" | Should -Match 'Your routing table already contains the subnet: 10\.0\.72\.0/24'
+            Test-Path "$dir/mk.env" | Should -BeTrue
+        }
+        finally { Remove-TestUnderlay $ul }
+        # Without the route it passes again.
+        Export-FlannelDockerOptions -Path "$dir/opts.env" -SubnetFile "$dir/subnet.env" -Combined
+    }
+
     It 'writes nothing with -WhatIf and returns the parts with -PassThru' {
         Export-FlannelDockerOptions -SubnetFile "$dir/subnet.env" -Path "$dir/o.env" -WhatIf
         Test-Path "$dir/o.env" | Should -BeFalse

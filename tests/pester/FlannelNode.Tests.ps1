@@ -35,6 +35,7 @@ Describe 'Start-FlannelNode (alloc backend)' {
         Wait-Until { Test-Path $subnetFile } -Because 'subnet.env' | Out-Null
         $status = Get-FlannelNode -Job $job
         $status.State | Should -Be 'Running'
+        ($status | ConvertTo-Json -Depth 1 -WarningAction SilentlyContinue | ConvertFrom-Json).State | Should -BeExactly 'Running' -Because 'the state is a name in JSON'
         $status.Subnet | Should -Match '^10\.0\.\d+\.0/24$'
         $first = ($status.Subnet -replace '\.0/24$', '.1/24')
         Get-Content $subnetFile -Raw | Should -BeExactly "FLANNEL_NETWORK=10.0.0.0/16`nFLANNEL_SUBNET=$first`nFLANNEL_MTU=1500`nFLANNEL_IPMASQ=false`n"

@@ -114,7 +114,17 @@ Describe 'flanneld (the drop-in command)' {
         $run = Start-Flanneld @("--etcd-endpoints=$etcd", "--etcd-prefix=$prefix", '--iface=nosuch0', "--subnet-file=$subnetFile")
         $run.Process.WaitForExit(30000) | Should -BeTrue
         $run.Process.ExitCode | Should -Be 1
-        (Get-Content $run.Log)[-1] | Should -Match "^E\d{4} .* flanneld\] .*nosuch0"
+        # @(): the check now fails before any other log line, and one line would index as a string.
+        @(Get-Content $run.Log)[-1] | Should -Match "^E\d{4} .* flanneld\] .*nosuch0"
+        Test-Path $subnetFile | Should -BeFalse
+    }
+
+    It 'exits 1 with the same text as Start-FlannelNode for a --public-ip that is not an address' {
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
+        $run = Start-Flanneld @("--etcd-endpoints=$etcd", "--etcd-prefix=$prefix", '--public-ip=banana', "--subnet-file=$subnetFile")
+        $run.Process.WaitForExit(30000) | Should -BeTrue
+        $run.Process.ExitCode | Should -Be 1
+        @(Get-Content $run.Log)[-1] | Should -Match ([regex]::Escape("-PublicIP 'banana' is not an IPv4 address (e.g. 192.0.2.10)."))
         Test-Path $subnetFile | Should -BeFalse
     }
 

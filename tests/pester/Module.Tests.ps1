@@ -37,7 +37,73 @@ Describe 'Get-Help <Name>' -ForEach $cmdlets {
     }
 }
 
+Describe 'Get-Help <Name> says what the cmdlet''s own metadata says' -ForEach $cmdlets {
+    BeforeAll {
+        $script:cmd = Get-Command $Name
+        $script:help = Get-Help $Name -Full
+    }
+
+    It 'gives Required, Position and pipeline input of every parameter as the parameter attributes do' {
+        foreach ($p in $cmd.Parameters.Values | Where-Object { $_.Name -notin [System.Management.Automation.Cmdlet]::CommonParameters }) {
+            $attr = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] })
+            $h = Get-Help $Name -Parameter $p.Name
+            $required = $attr.Count -gt 0 -and -not ($attr | Where-Object { -not $_.Mandatory })
+            "$($h.required)" | Should -Be "$required".ToLower() -Because "-$($p.Name) is mandatory in $(@($attr | Where-Object Mandatory).Count) of $($attr.Count) sets"
+            $pos = ($attr | Where-Object { $_.Position -ge 0 } | Select-Object -First 1).Position
+            "$($h.position)" | Should -Be $(if ($null -ne $pos) { "$pos" } else { 'named' }) -Because "-$($p.Name) position"
+            $kinds = @(if ($attr | Where-Object ValueFromPipeline) { 'ByValue' }; if ($attr | Where-Object ValueFromPipelineByPropertyName) { 'ByPropertyName' })
+            "$($h.pipelineInput)" | Should -Be $(if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }) -Because "-$($p.Name) pipeline input"
+        }
+    }
+
+    It 'shows -WhatIf and -Confirm in SYNTAX when it supports ShouldProcess' {
+        $names = @($help.syntax.syntaxItem | ForEach-Object { $_.parameter.name })
+        $supports = [bool]($cmd.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $true).SupportsShouldProcess)
+        ($names -contains 'WhatIf') | Should -Be $supports
+        ($names -contains 'Confirm') | Should -Be $supports
+    }
+
+    It 'has INPUTS and OUTPUTS' {
+        @($help.inputTypes.inputType).Count | Should -BeGreaterThan 0
+        $piped = @($cmd.Parameters.Values | Where-Object { $_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and ($_.ValueFromPipeline -or $_.ValueFromPipelineByPropertyName) } })
+        if ($piped) { "$($help.inputTypes.inputType.type.name)" | Should -Not -Match '^None$' }
+        @($help.returnValues.returnValue).Count | Should -Be @($cmd.OutputType | Sort-Object Name -Unique).Count
+    }
+}
+
+Describe 'Get-Help shows defaults read from the cmdlets' {
+    It 'shows <Parameter> of <Cmdlet> defaulting to <Default>' -TestCases @(
+        @{ Cmdlet = 'Start-FlannelNode'; Parameter = 'SubnetFile'; Default = '/run/flannel/subnet.env' }
+        @{ Cmdlet = 'Start-FlannelNode'; Parameter = 'EtcdTimeoutSec'; Default = '5' }
+        @{ Cmdlet = 'Start-FlannelNode'; Parameter = 'SubnetLeaseRenewMargin'; Default = '60' }
+        @{ Cmdlet = 'Install-FlannelService'; Parameter = 'HealthzIP'; Default = '127.0.0.1' }
+    ) {
+        "$((Get-Help $Cmdlet -Parameter $Parameter).defaultValue)" | Should -Be $Default
+    }
+}
+
 Describe 'about_FlannelPS' {
+    It 'uses only real commands and parameters in its command lines' {
+        $text = Get-Content (Join-Path (Split-Path $env:FLANNELPS_MODULE) 'en-US/about_FlannelPS.help.txt') -Raw
+        $lines = @($text -split "`n" | Where-Object { $_ -match '^\s{8,}[A-Z][a-z]+-Flannel\w+' })
+        $lines.Count | Should -BeGreaterThan 3  # the indented command lines of the setup steps
+        foreach ($line in $lines) {
+            $code = $line.Trim() -replace '^\d+\.\s+', ''
+            $ast = [System.Management.Automation.Language.Parser]::ParseInput($code, [ref] $null, [ref] $null)
+            foreach ($c in $ast.FindAll({ $args[0] -is [System.Management.Automation.Language.CommandAst] }, $true)) {
+                $name = $c.GetCommandName()
+                if ($name -notlike '*-Flannel*') { continue }
+                $command = Get-Command $name -Module FlannelPS -ErrorAction SilentlyContinue
+                $command | Should -Not -BeNullOrEmpty -Because "'$code' names $name"
+                foreach ($e in $c.CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.CommandParameterAst] }) {
+                    $command.Parameters.Keys | Should -Contain $e.ParameterName -Because "'$code' passes -$($e.ParameterName)"
+                }
+                @($c.FindAll({ $args[0] -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $args[0].Value -like '*-Flannel*' }, $true)).Count |
+                    Should -Be 1 -Because "'$code' is one command, not a list of names"
+            }
+        }
+    }
+
     It 'is found by Get-Help' {
         (Get-Help about_FlannelPS | Out-String) | Should -BeLike '*FLANNEL_SUBNET*'
     }
@@ -69,5 +135,21 @@ Describe 'Module manifest' {
     It 'carries the version from Directory.Build.props' {
         $props = [xml](Get-Content (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw)
         (Get-Module FlannelPS).Version.ToString() | Should -Be $props.Project.PropertyGroup.Version
+    }
+
+    It 'asks for the pwsh the assemblies run on, lists its cmdlets, and carries gallery metadata that tells the truth' {
+        $m = Import-PowerShellDataFile $env:FLANNELPS_MODULE
+        # The assemblies target .NET 10: pwsh 7.6 is the first to run on it.
+        $framework = [Reflection.Assembly]::LoadFrom((Join-Path (Split-Path $env:FLANNELPS_MODULE) 'FlannelPS.dll')).GetCustomAttributes([Runtime.Versioning.TargetFrameworkAttribute], $false).FrameworkName
+        $framework | Should -Be '.NETCoreApp,Version=v10.0'
+        [version] $m.PowerShellVersion | Should -Be ([version] '7.6')
+        # Explicit, and exactly what the assembly defines.
+        $m.CmdletsToExport | Should -Not -Contain '*'
+        @($m.CmdletsToExport | Sort-Object) | Should -Be @((Get-Command -Module FlannelPS -CommandType Cmdlet).Name | Sort-Object)
+        $m.PrivateData.PSData.Tags | Should -Contain 'PSEdition_Core'
+        $m.PrivateData.PSData.Tags | Should -Contain 'Linux'
+        $m.PrivateData.PSData.ReleaseNotes | Should -Not -BeNullOrEmpty
+        $m.PrivateData.PSData.ProjectUri | Should -Not -Match 'example\.(invalid|com|org)'
+        Test-Path (Join-Path (Split-Path $env:FLANNELPS_MODULE) 'LICENSE') | Should -BeTrue
     }
 }

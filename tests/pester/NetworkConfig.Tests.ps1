@@ -22,6 +22,40 @@ Describe 'Set-FlannelNetworkConfig' {
         $c.BackendType | Should -Be 'udp'
     }
 
+    It 'round-trips a config from Get-FlannelNetworkConfig by property name, back to where it was read (issue 13 item 9)' {
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.3.0.0/16","Backend":{"Type":"udp"}}' | Out-Null
+        $saved = $env:FLANNELD_ETCD_PREFIX
+        $env:FLANNELD_ETCD_PREFIX = "$prefix-default"
+        try {
+            $c = Get-FlannelNetworkConfig -EtcdEndpoint $etcd -EtcdPrefix $prefix | Set-FlannelNetworkConfig -EtcdEndpoint $etcd -PassThru -ErrorAction Stop
+        }
+        finally { $env:FLANNELD_ETCD_PREFIX = $saved }
+        $c.Key | Should -Be "$prefix/config"
+        Get-EtcdValue "$prefix/config" | Should -BeExactly '{"Network":"10.3.0.0/16","Backend":{"Type":"udp"}}'
+        Get-EtcdValue "$prefix-default/config" | Should -BeNullOrEmpty
+        # An object with a Json property binds by name too.
+        [pscustomobject]@{ Json = '{"Network":"10.4.0.0/16"}' } | Set-FlannelNetworkConfig -EtcdEndpoint $etcd -EtcdPrefix $prefix
+        Get-EtcdValue "$prefix/config" | Should -BeExactly '{"Network":"10.4.0.0/16"}'
+    }
+
+    It 'warns which leases a new Network or SubnetLen strands and writes only with confirmation or -Force' {
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16"}' | Out-Null
+        Invoke-Etcdctl put "$prefix/subnets/10.0.9.0-24" '{"PublicIP":"192.0.2.9"}' | Out-Null
+        Invoke-Etcdctl put "$prefix/subnets/10.0.72.0-24" '{"PublicIP":"192.0.2.72"}' | Out-Null
+        $e = $null
+        try { Set-FlannelNetworkConfig -Network 10.0.0.0/16 -SubnetLen 26 -EtcdEndpoint $etcd -EtcdPrefix $prefix -WarningVariable w -WarningAction SilentlyContinue -ErrorAction Stop }
+        catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeLike 'FlannelConfigStrandsLeases,*'
+        "$w" | Should -BeLike '*10.0.9.0/24 (PublicIP 192.0.2.9), 10.0.72.0/24 (PublicIP 192.0.2.72)*'
+        Get-EtcdValue "$prefix/config" | Should -BeExactly '{"Network":"10.0.0.0/16"}'
+        Set-FlannelNetworkConfig -Network 10.0.0.0/16 -SubnetLen 26 -Force -EtcdEndpoint $etcd -EtcdPrefix $prefix -WarningAction SilentlyContinue
+        Get-EtcdValue "$prefix/config" | Should -BeExactly '{"Network":"10.0.0.0/16","SubnetLen":26}'
+        # A change that keeps every lease needs nothing more.
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16"}' | Out-Null
+        Set-FlannelNetworkConfig -Network 10.0.0.0/16 -BackendType udp -EtcdEndpoint $etcd -EtcdPrefix $prefix -WarningVariable w2
+        $w2 | Should -BeNullOrEmpty
+    }
+
     It 'writes nothing with -WhatIf' {
         Set-FlannelNetworkConfig -Network 10.6.0.0/16 -EtcdEndpoint $etcd -EtcdPrefix $prefix -WhatIf
         Get-EtcdValue "$prefix/config" | Should -BeNullOrEmpty
@@ -73,6 +107,15 @@ Describe 'Set-FlannelNetworkConfig' {
 
 Describe 'Get-FlannelNetworkConfig' {
     BeforeEach { $script:prefix = New-TestPrefix 'cfg' }
+
+    It 'shows the backend type under a BackendType header in the table view' {
+        $p = New-TestPrefix 'cfgview'
+        Invoke-Etcdctl put "$p/config" '{"Network":"10.2.0.0/16","Backend":{"Type":"vxlan","VNI":4}}' | Out-Null
+        $lines = (Get-FlannelNetworkConfig -EtcdEndpoint $etcd -EtcdPrefix $p | Out-String -Width 200) -split "`n" | Where-Object { $_.Trim() }
+        $lines[0] | Should -Match '\bBackendType\b'
+        $lines[2] | Should -Match '\bvxlan\b'
+        $lines[2] | Should -Not -Match 'VNI'
+    }
 
     It 'reads the seed config written with etcdctl as flannel does' {
         Invoke-Etcdctl put "$prefix/config" '{"NetWork":"10.0.0.0/16"}' | Out-Null

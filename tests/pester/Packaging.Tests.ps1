@@ -57,6 +57,7 @@ Describe 'FlannelPS as a package' {
             $names | Should -Contain 'bin/flanneld'
             $names | Should -Contain 'bin/flanneld-start'
             $names | Should -Contain 'en-US/FlannelPS.dll-Help.xml'
+            $names | Should -Contain 'LICENSE'
             $reader = [IO.StreamReader]::new($zip.GetEntry('FlannelPS.nuspec').Open())
             [xml] $nuspec = $reader.ReadToEnd(); $reader.Dispose()
             $nuspec.package.metadata.id | Should -Be 'FlannelPS'

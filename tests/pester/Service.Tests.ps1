@@ -24,8 +24,11 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
     }
 
     It 'maps the parameters onto the sysconfig variables and FLANNEL_OPTIONS, and renders the unit' -Skip:$systemdRuns {
+        # -Interface must exist here (a unit for a missing one would crash-loop): a veth in the test namespace.
+        $eth = New-TestUnderlay -Name "fps$PID" -Address 192.0.2.150/24
+        try {
         $svc = Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379, http://192.0.2.3:2379 -EtcdPrefix /atomic.io/network `
-            -Interface eth1 -PublicIP 198.51.100.7 -IpMasq -SubnetFile /run/flannel/x.env -SubnetLeaseRenewMargin 30 `
+            -Interface $eth -PublicIP 198.51.100.7 -IpMasq -SubnetFile /run/flannel/x.env -SubnetLeaseRenewMargin 30 `
             -IptablesResyncSec 9 -NoIptablesForwardRules -HealthzPort 8471 -AdditionalOption '-v=2' `
             @paths -WarningVariable warn -WarningAction SilentlyContinue
         $svc.Changed | Should -BeTrue
@@ -40,7 +43,7 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
         $vars | Should -Be @(
             'FLANNEL_ETCD_ENDPOINTS="http://192.0.2.2:2379,http://192.0.2.3:2379"'
             'FLANNEL_ETCD_PREFIX="/atomic.io/network"'
-            'FLANNEL_OPTIONS="-iface=eth1 -public-ip=198.51.100.7 -ip-masq=true -subnet-file=/run/flannel/x.env -subnet-lease-renew-margin=30 -iptables-resync=9 -iptables-forward-rules=false -healthz-port=8471 -v=2"'
+            "FLANNEL_OPTIONS=`"-iface=$eth -public-ip=198.51.100.7 -ip-masq=true -subnet-file=/run/flannel/x.env -subnet-lease-renew-margin=30 -iptables-resync=9 -iptables-forward-rules=false -healthz-port=8471 -v=2`""
         )
         $envText | Should -BeExactly $svc.EnvironmentContent
         $envText | Should -Match '^# Written by FlannelPS \(Install-FlannelService\)'
@@ -54,6 +57,8 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
         }
         Test-Path (Join-Path $bin 'flanneld-start') | Should -BeTrue
         (Get-Item $paths.UnitPath).UnixMode | Should -Be '-rw-r--r--'
+        }
+        finally { Remove-TestUnderlay $eth }
     }
 
     It 'records no pwsh (the service runs the compiled flanneld), and a second identical install changes nothing' -Skip:$systemdRuns {

@@ -110,7 +110,7 @@ Describe 'Subnet leases' {
             '-i', 'lo', '-n', '-l', "tcp dst port $port and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
         try {
             Wait-Until -TimeoutSec 10 -Because "tcpdump listening" -Condition { (Test-Path $err) -and (Get-Content -Raw $err) -match "listening on" }
-            1..8 | ForEach-Object { '{"Network":"10.0.0.0/16","SubnetLen":2' + (3 + $_ % 2) + '}' } | Set-FlannelNetworkConfig @common -Confirm:$false
+            1..8 | ForEach-Object { '{"Network":"10.0.0.0/16","SubnetLen":2' + (3 + $_ % 2) + '}' } | Set-FlannelNetworkConfig @common -Confirm:$false -Force -WarningAction SilentlyContinue
             $got = @($wanted | Get-FlannelSubnetLease @common)
             $got | Remove-FlannelSubnetLease @common -Force
             Start-Sleep -Milliseconds 300  # let tcpdump print the last SYN line

@@ -291,6 +291,14 @@ public sealed class NodeHealthChecker(ISubnetRegistry registry, IHostNetwork hos
             results.Add(R.Skip(N.IptablesMasquerade, "Needs the network config from etcd.", masqTarget));
             return results;
         }
+        if (!o.IsRoot)
+        {
+            // iptables -C as non-root fails as if the rule were missing: say what is needed instead.
+            const string why = "Needs root: iptables cannot read the rules without it. Run Test-FlannelNode as root to check them.";
+            results.Add(R.Skip(N.IptablesForward, why, fwdTarget));
+            results.Add(R.Skip(N.IptablesMasquerade, why, masqTarget));
+            return results;
+        }
         if (!o.ForwardRules) results.Add(R.Skip(N.IptablesForward, "Not expected (-NoIptablesForwardRules).", fwdTarget));
         else if (s.Datapath is { Backend.Forwards: false } nf) results.Add(R.Skip(N.IptablesForward, $"The {nf.BackendType} backend forwards nothing.", fwdTarget));
         else results.Add(CheckRules(N.IptablesForward, fwdTarget, IptablesRules.Forward(n)));

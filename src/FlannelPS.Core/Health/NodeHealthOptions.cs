@@ -23,6 +23,8 @@ public sealed record NodeHealthOptions
     public bool? IpMasq { get; init; }
     /// <summary>Expect the FLANNEL-FWD rules (false for a node run with --iptables-forward-rules=false).</summary>
     public bool ForwardRules { get; init; } = true;
+    /// <summary>Whether the checks run as root; listing iptables rules needs it, so without root those checks are skipped, never failed.</summary>
+    public bool IsRoot { get; init; } = true;
     /// <summary>Ping each peer's overlay address.</summary>
     public bool Ping { get; init; }
     /// <summary>Echo requests per peer at most (stops at the first reply).</summary>

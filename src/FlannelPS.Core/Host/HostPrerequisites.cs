@@ -9,14 +9,19 @@ public static class HostPrerequisites
     public const string TunDevicePath = "/dev/net/tun";
 
     /// <summary>Throws unless the process runs as root (a backend that changes routes but needs no TUN).</summary>
-    public static void EnsureRoot(string backendType)
+    public static void EnsureRoot(string backendType) => EnsureRoot(backendType, (uint)LibC.geteuid());
+
+    /// <summary>The same check for a given effective uid (tests pass it in).</summary>
+    public static void EnsureRoot(string backendType, uint euid)
     {
-        var euid = (uint)LibC.geteuid();
         if (euid != 0)
             throw new FlannelException("FlannelRootRequired", FlannelErrorCategory.PermissionDenied,
                 $"the {backendType} backend must run as root (effective uid is {euid}): it changes links, routes and neighbour entries. Run as root, or use the alloc backend.",
                 euid);
     }
+
+    /// <summary>True when the effective uid is 0.</summary>
+    public static bool RunningAsRoot => LibC.geteuid() == 0;
 
     /// <summary>Throws unless the process runs as root and /dev/net/tun exists.</summary>
     public static void EnsureRootAndTun(string backendType = "udp") =>

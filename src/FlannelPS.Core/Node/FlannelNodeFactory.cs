@@ -35,14 +35,7 @@ public static class FlannelNodeFactory
     /// </summary>
     public static ExternalInterface ResolveInterface(NodeOptions options, ILog log)
     {
-        Ip4? advertised = null;
-        var publicIp = options.PublicIP;
-        if (!string.IsNullOrEmpty(publicIp))
-        {
-            if (!Ip4.TryParse(publicIp, out var ip))
-                throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{publicIp}' is not a valid IPv4 address.", publicIp);
-            advertised = ip;
-        }
+        var advertised = PublicIPOption.Parse(options.PublicIP);
         var candidates = options.Interfaces;
         if (candidates.Count == 0 && options.InterfaceRegexes.Count == 0 && string.IsNullOrEmpty(options.InterfaceCanReach))
         {
@@ -52,7 +45,7 @@ public static class FlannelNodeFactory
                 catch (FlannelException ex) when (ex.ErrorId == "FlannelInterfaceNotFound")
                 {
                     throw new FlannelException("FlannelInterfaceNotFound", FlannelErrorCategory.ObjectNotFound,
-                        $"-PublicIP {pub} is not an address of this host, so it cannot select the interface; behind NAT pass -Interface as well.", publicIp, ex);
+                        $"-PublicIP {pub} is not an address of this host, so it cannot select the interface; behind NAT pass -Interface as well.", options.PublicIP, ex);
                 }
             }
             return ExternalInterfaceResolver.Resolve(null, null, log);

@@ -62,7 +62,15 @@ internal static class EtcdChannel
     internal static Uri ParseEndpoint(string endpoint, bool tlsWanted)
     {
         var text = endpoint.Trim();
-        if (!text.Contains("://", StringComparison.Ordinal)) text = (tlsWanted ? "https://" : "http://") + text;
+        // Without a scheme, a bare IP address (etcdctl's reading: port 2379), localhost or host:port;
+        // a bare word such as "banana" is a mistake, not a host name.
+        if (!text.Contains("://", StringComparison.Ordinal))
+        {
+            if (!HasPort(text) && !System.Net.IPAddress.TryParse(text.Trim('[', ']'), out _) && text != "localhost")
+                throw new FlannelException("FlannelEtcdEndpointInvalid", FlannelErrorCategory.InvalidArgument,
+                    $"'{endpoint}' is not a valid etcd endpoint; expected http://host:port or https://host:port (or host:port).", endpoint);
+            text = (tlsWanted ? "https://" : "http://") + text;
+        }
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             throw new FlannelException("FlannelEtcdEndpointInvalid", FlannelErrorCategory.InvalidArgument,
                 $"'{endpoint}' is not a valid etcd endpoint; expected http://host:port or https://host:port.", endpoint);
@@ -70,6 +78,12 @@ internal static class EtcdChannel
         var authority = text[(text.IndexOf("://", StringComparison.Ordinal) + 3)..].Split('/')[0];
         if (!authority.Contains(':', StringComparison.Ordinal)) uri = new UriBuilder(uri) { Port = 2379 }.Uri;
         return uri;
+    }
+
+    private static bool HasPort(string hostPort)
+    {
+        var colon = hostPort.LastIndexOf(':');
+        return colon > 0 && colon < hostPort.Length - 1 && hostPort[(colon + 1)..].All(char.IsAsciiDigit);
     }
 
     private static SslClientAuthenticationOptions BuildSsl(EtcdOptions options, bool checkHostName)

@@ -45,6 +45,8 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
 
     public string Endpoints => _options.EndpointList;
 
+    public string ConfigKey => _options.ConfigKey;
+
     public async Task<string?> GetNetworkConfigAsync(CancellationToken cancellationToken)
     {
         var resp = await _caller.CallAsync("get the network config",

@@ -9,6 +9,9 @@ public interface ISubnetRegistry : IAsyncDisposable
     /// <summary>Human-readable endpoint list, for messages.</summary>
     string Endpoints { get; }
 
+    /// <summary>The full key of the network config, e.g. /coreos.com/network/config, for messages and error targets.</summary>
+    string ConfigKey => "/coreos.com/network/config";
+
     /// <summary>The raw JSON at &lt;prefix&gt;/config, or null when the key is absent.</summary>
     Task<string?> GetNetworkConfigAsync(CancellationToken cancellationToken);
 

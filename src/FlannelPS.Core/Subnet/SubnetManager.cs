@@ -110,6 +110,27 @@ public sealed class SubnetManager
         return lease;
     }
 
+    /// <summary>
+    /// Writes a reservation for <paramref name="subnet"/> (a key with no etcd lease, never re-leased
+    /// nor expired) after flannel's rules: the subnet must fit the config, and a key held by another
+    /// PublicIP is not taken over. <paramref name="approve"/> is asked once the rules pass and before
+    /// anything is written (ShouldProcess); null means it declined and nothing was written.
+    /// </summary>
+    public async Task<Lease?> ReserveAsync(NetworkConfig config, Ip4Net subnet, LeaseAttrs attrs, Func<bool> approve, CancellationToken cancellationToken)
+    {
+        if (!config.IsCompatible(subnet))
+            throw new FlannelException("FlannelSubnetIncompatible", FlannelErrorCategory.InvalidArgument,
+                $"Subnet {subnet} does not fit the network config (SubnetLen {config.SubnetLen}, {config.SubnetMin} ... {config.SubnetMax}).", subnet.ToString());
+        var existing = await _registry.GetLeaseAsync(subnet, cancellationToken).ConfigureAwait(false);
+        if (existing is not null && existing.Attrs.PublicIP != attrs.PublicIP)
+            throw new FlannelException("FlannelSubnetTaken", FlannelErrorCategory.ResourceExists,
+                $"Subnet {subnet} is held by {existing.Attrs.PublicIP}; remove that lease first.", subnet.ToString());
+        if (!approve()) return null;
+        var lease = await _registry.PutReservationAsync(subnet, attrs, cancellationToken).ConfigureAwait(false);
+        _log.Info($"Reserved {subnet} for {attrs.PublicIP}");
+        return lease;
+    }
+
     /// <summary>A fresh 24 h etcd lease on the same key and attrs. A reservation is returned untouched.</summary>
     public async Task<Lease> RenewLeaseAsync(Lease lease, CancellationToken cancellationToken)
     {
@@ -117,5 +138,5 @@ public sealed class SubnetManager
         return await _registry.UpdateLeaseAsync(lease.Subnet, lease.Attrs, LeaseTtl, cancellationToken).ConfigureAwait(false);
     }
 
-    private string ConfigKeyHint() => $"{_registry.Endpoints} <prefix>/config";
+    private string ConfigKeyHint() => $"{_registry.ConfigKey} at {_registry.Endpoints}";
 }

@@ -59,6 +59,9 @@ public sealed class ExportFlannelDockerOptionsCommand : FlannelCmdlet
             if (ShouldProcess($"Write Docker options to '{path}':\n{result.Content}", $"Write Docker options to '{path}'?", "Export-FlannelDockerOptions"))
                 AtomicFile.WriteAllText(path, result.Content);
             if (PassThru) WriteObject(result);
+            // As current flannel's script: after the file is written, a via-route to the subnet is an error.
+            var subnet = EnvFile.Read(subnetFile) is { } env && env.TryGetValue("FLANNEL_SUBNET", out var s) ? s : null;
+            if (DockerRouteGuard.Check(subnet, new Core.Host.RtnetlinkHostNetwork()) is { } conflict) throw conflict;
         }
         catch (FlannelException ex)
         {

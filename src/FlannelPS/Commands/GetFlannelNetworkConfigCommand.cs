@@ -19,7 +19,7 @@ public sealed class GetFlannelNetworkConfigCommand : EtcdCmdlet
         {
             var manager = new SubnetManager(registry, Random.Shared, NullLog.Instance);
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
-            Emit(new FlannelNetworkConfig(config, options.ConfigKey, options.EndpointList));
+            Emit(new FlannelNetworkConfig(config, options));
         });
     }
 }

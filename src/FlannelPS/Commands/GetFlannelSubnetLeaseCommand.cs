@@ -1,5 +1,6 @@
 // Get-FlannelSubnetLease: every lease and reservation under <prefix>/subnets.
 using System.Management.Automation;
+using FlannelPS.Core.Node;
 using FlannelPS.Infrastructure;
 using FlannelPS.Model;
 
@@ -33,6 +34,8 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
     [Parameter]
     public SwitchParameter Reservation { get; set; }
 
+    protected override bool ErrorsEndOnlyTheRecord => true;
+
     protected override void ProcessRecord()
     {
         if (InputObject is not null)
@@ -55,6 +58,7 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
 
     private void Read(Core.Registry.EtcdOptions options, Core.Subnet.ISubnetRegistry registry, string[]? subnets)
     {
+        var publicIp = Checked(() => PublicIPOption.Parse(PublicIP));
         RunAsync(async ct =>
         {
             var snapshot = await registry.GetLeasesAsync(ct).ConfigureAwait(false);
@@ -66,7 +70,7 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
                 {
                     if (!patterns.Any(p => p.IsMatch(subnet) || p.IsMatch(lease.Key))) continue;
                 }
-                if (PublicIP is not null && lease.Attrs.PublicIP.ToString() != PublicIP) continue;
+                if (publicIp is { } ip && lease.Attrs.PublicIP != ip) continue;
                 if (Reservation && !lease.IsReservation) continue;
                 Emit(new FlannelSubnetLease(lease, options));
             }

@@ -3,6 +3,7 @@
 // runs. The logic lives in Core (Service/); this only gathers parameters and confirms.
 using System.Management.Automation;
 using FlannelPS.Core.Cli;
+using FlannelPS.Core.Node;
 using FlannelPS.Core.Service;
 using FlannelPS.Infrastructure;
 
@@ -44,7 +45,7 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
     protected override void ProcessRecord()
     {
         var binDirectory = Path.Combine(ModuleBase(), "bin");
-        _ = BuildNodeOptions(); // the node checks, so a unit that would crash-loop is never written
+        var node = BuildNodeOptions(); // the node checks, so a unit that would crash-loop is never written
         var etcd = BuildEtcdOptions();
         // The same settings flanneld parses from FLANNEL_OPTIONS, and BuildNodeOptions has checked them.
         var flanneld = BuildFlanneldSettings().WithEtcd(etcd);
@@ -62,7 +63,9 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
         RunAsync(async ct =>
         {
             var installer = new FlannelServiceInstaller();
-            var plan = installer.PlanInstall(settings, force);
+            var plan = installer.PlanInstall(settings, force); // refuses what flanneld could not even parse
+            // A unit with Restart=always and a bad -PublicIP or -Interface would crash-loop: refuse it, write nothing.
+            NodePreflight.CheckSettings(node);
             if (!plan.Changed)
             {
                 EmitVerbose($"'{plan.UnitPath}' and '{plan.EnvironmentFilePath}' already have the wanted content; nothing written.");

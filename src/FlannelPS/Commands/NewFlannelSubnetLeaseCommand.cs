@@ -4,6 +4,7 @@ using System.Management.Automation;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Net;
+using FlannelPS.Core.Node;
 using FlannelPS.Core.Subnet;
 using FlannelPS.Infrastructure;
 using FlannelPS.Model;
@@ -41,24 +42,17 @@ public sealed class NewFlannelSubnetLeaseCommand : EtcdCmdlet
         var (options, registry) = InvocationRegistry();
         RunAsync(async ct =>
         {
-            if (!Ip4.TryParse(PublicIP, out var publicIp))
-                throw new FlannelException("FlannelInvalidArgument", FlannelErrorCategory.InvalidArgument, $"-PublicIP '{PublicIP}' is not a valid IPv4 address.", PublicIP);
+            var publicIp = PublicIPOption.Parse(PublicIP)!.Value;
             var manager = new SubnetManager(registry, Random.Shared, new CmdletLog(this));
             var config = await manager.GetNetworkConfigAsync(ct).ConfigureAwait(false);
             var attrs = new LeaseAttrs(publicIp);
-            Lease lease;
+            Lease? lease;
             if (Reservation)
             {
                 var subnet = ParseSubnet(Subnet, nameof(Subnet));
-                if (!config.IsCompatible(subnet))
-                    throw new FlannelException("FlannelSubnetIncompatible", FlannelErrorCategory.InvalidArgument,
-                        $"Subnet {subnet} does not fit the network config (SubnetLen {config.SubnetLen}, {config.SubnetMin} ... {config.SubnetMax}).", Subnet);
-                var existing = await registry.GetLeaseAsync(subnet, ct).ConfigureAwait(false);
-                if (existing is not null && existing.Attrs.PublicIP != publicIp)
-                    throw new FlannelException("FlannelSubnetTaken", FlannelErrorCategory.ResourceExists,
-                        $"Subnet {subnet} is held by {existing.Attrs.PublicIP}; remove that lease first.", Subnet);
-                if (!Confirm(options.SubnetsPrefix + SubnetKey.Make(subnet), $"Reserve for {publicIp}")) return;
-                lease = await registry.PutReservationAsync(subnet, attrs, ct).ConfigureAwait(false);
+                lease = await manager.ReserveAsync(config, subnet, attrs,
+                    () => Confirm(options.SubnetsPrefix + SubnetKey.Make(subnet), $"Reserve for {publicIp}"), ct).ConfigureAwait(false);
+                if (lease is null) return;
             }
             else
             {

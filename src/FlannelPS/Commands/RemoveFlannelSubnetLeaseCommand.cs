@@ -36,6 +36,8 @@ public sealed class RemoveFlannelSubnetLeaseCommand : EtcdCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    protected override bool ErrorsEndOnlyTheRecord => true;
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == InputObjectSet)

@@ -4,6 +4,10 @@
 using System.Management.Automation;
 using System.Runtime.InteropServices;
 using FlannelPS.Core.Backend.Udp;
+using FlannelPS.Core.Config;
+using FlannelPS.Core.Errors;
+using FlannelPS.Core.Registry;
+using FlannelPS.Core.Subnet;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Node;
 using FlannelPS.Infrastructure;
@@ -39,11 +43,35 @@ public sealed class StartFlannelNodeCommand : NodeSettingsCmdlet
     {
         var options = BuildNodeOptions();
         var etcd = BuildEtcdOptions();
+        // What can be known now is checked now (and under -WhatIf too): a bad -PublicIP or -Interface,
+        // not root, no TUN, the udp port taken. The job would only fail with it seconds later.
+        var config = TryReadConfig(etcd);
+        Checked(() => NodePreflight.Check(options, config));
         if (!ShouldProcess($"{etcd.SubnetsPrefix} at {etcd.EndpointList}, {options.SubnetFile}", "Start flannel node")) return;
 
         if (Wait) RunInForeground(options, etcd);
         else StartJob(options, etcd);
     }
+
+    // The network config if etcd answers quickly; null when it does not (yet): the node waits for it.
+    // A malformed endpoint or TLS setting is an error the node would only repeat, so it is thrown.
+    private NetworkConfig? TryReadConfig(Core.Registry.EtcdOptions etcd)
+    {
+        NetworkConfig? config = null;
+        var quick = etcd with { RequestTimeout = TimeSpan.FromTicks(Math.Min(etcd.RequestTimeout.Ticks, ConfigProbeTimeout.Ticks)) };
+        var registry = Checked(() => new EtcdSubnetRegistry(quick));
+        RunAsync(async ct =>
+        {
+            await using (registry.ConfigureAwait(false))
+            {
+                try { config = await new SubnetManager(registry, Random.Shared, NullLog.Instance).GetNetworkConfigAsync(ct).ConfigureAwait(false); }
+                catch (FlannelException) { } // unavailable, absent or invalid: the node reports and retries it
+            }
+        });
+        return config;
+    }
+
+    private static readonly TimeSpan ConfigProbeTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>The datapath's settings, from FLANNELPS_DATAPATH_STATS_SECONDS, _SLICE_US and _CPU_LANES.</summary>
     private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.Parse(

@@ -8,6 +8,7 @@ using FlannelPS.Core.Health;
 using FlannelPS.Core.Host;
 using FlannelPS.Core.Iptables;
 using FlannelPS.Core.Net;
+using FlannelPS.Core.Node;
 using FlannelPS.Infrastructure;
 using FlannelPS.Model;
 
@@ -65,13 +66,8 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
     protected override void ProcessRecord()
     {
         Ip4? publicIp = null;
-        if (PublicIP is not null)
-        {
-            if (!Ip4.TryParse(PublicIP, out var ip))
-                ThrowTerminatingError(new ErrorRecord(new PSArgumentException($"-PublicIP '{PublicIP}' is not an IPv4 address."),
-                    "FlannelInvalidPublicIP", ErrorCategory.InvalidArgument, PublicIP));
-            publicIp = ip;
-        }
+        try { publicIp = PublicIPOption.Parse(PublicIP); }
+        catch (FlannelException ex) { ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex)); }
         var (etcd, registry) = InvocationRegistry();
         var options = new NodeHealthOptions
         {
@@ -83,6 +79,7 @@ public sealed class TestFlannelNodeCommand : EtcdCmdlet
             PublicIP = publicIp,
             IpMasq = MyInvocation.BoundParameters.ContainsKey(nameof(IpMasq)) ? IpMasq.IsPresent : null,
             ForwardRules = !NoIptablesForwardRules,
+            IsRoot = Core.Host.HostPrerequisites.RunningAsRoot,
             Ping = Ping,
             PingCount = PingCount,
             PingTimeout = TimeSpan.FromSeconds(PingTimeoutSec),

@@ -113,7 +113,8 @@ public abstract class EtcdConnectionCmdlet : FlannelCmdlet
         var id = options.EndpointList + "|" + options.CleanPrefix;
         if (!_registries.TryGetValue(id, out var entry))
         {
-            entry = (options, new EtcdSubnetRegistry(options, new CmdletLog(this), TimeProvider.System));
+            // A malformed endpoint or TLS file fails here, on the pipeline thread: map it to its own id.
+            entry = (options, Checked(() => new EtcdSubnetRegistry(options, new CmdletLog(this), TimeProvider.System)));
             _registries[id] = entry;
         }
         return entry;

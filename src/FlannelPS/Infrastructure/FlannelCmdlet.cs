@@ -45,9 +45,30 @@ public abstract class FlannelCmdlet : PSCmdlet, IDisposable
         }
         catch (FlannelException ex)
         {
-            ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex));
+            if (ErrorsEndOnlyTheRecord) WriteError(ErrorMapper.ToErrorRecord(ex));
+            else ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex));
         }
     }
+
+    /// <summary>
+    /// True for cmdlets that handle each pipeline record on its own (Get- and Remove-FlannelSubnetLease):
+    /// a failure such as etcd being unavailable is then a non-terminating error, so -ErrorAction decides
+    /// whether the pipeline goes on with the next record.
+    /// </summary>
+    protected virtual bool ErrorsEndOnlyTheRecord => false;
+
+    /// <summary>Runs a Core call on the pipeline thread; a FlannelException becomes a terminating error with its stable id.</summary>
+    protected T Checked<T>(Func<T> call)
+    {
+        try { return call(); }
+        catch (FlannelException ex)
+        {
+            ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex));
+            throw; // not reached: ThrowTerminatingError always throws
+        }
+    }
+
+    protected void Checked(Action call) => Checked(() => { call(); return true; });
 
     /// <summary>Runs <paramref name="action"/> on the pipeline thread and waits for it.</summary>
     protected T OnPipeline<T>(Func<T> action)

@@ -1,12 +1,18 @@
-// What Get-FlannelNetworkConfig emits: the effective values (defaults applied) and the raw JSON.
+// What Get-FlannelNetworkConfig emits: the effective values (defaults applied) and the raw JSON. It
+// carries where it was read, so piping it into Set-FlannelNetworkConfig writes it back there.
 using FlannelPS.Core.Config;
+using FlannelPS.Core.Registry;
 
 namespace FlannelPS.Model;
 
 public sealed class FlannelNetworkConfig
 {
-    internal FlannelNetworkConfig(NetworkConfig config, string key, string endpoints)
+    internal FlannelNetworkConfig(NetworkConfig config, EtcdOptions origin)
     {
+        var key = origin.ConfigKey;
+        var endpoints = origin.EndpointList;
+        EtcdPrefix = origin.CleanPrefix;
+        EtcdEndpoint = [.. origin.Endpoints];
         Network = config.Network.ToString();
         SubnetLen = config.SubnetLen;
         SubnetMin = config.SubnetMin.ToString();
@@ -32,4 +38,8 @@ public sealed class FlannelNetworkConfig
     public string Json { get; }
     public string Key { get; }
     public string Endpoints { get; }
+    /// <summary>The network's key prefix the config was read under.</summary>
+    public string EtcdPrefix { get; }
+    /// <summary>The etcd endpoints the config was read from.</summary>
+    public string[] EtcdEndpoint { get; }
 }

@@ -9,7 +9,7 @@ public sealed class FlannelNodeStatus
     {
         JobId = jobId;
         Name = name;
-        State = status.State;
+        State = status.State.ToString();
         Network = status.Network;
         Subnet = status.Subnet;
         PublicIP = status.PublicIP;
@@ -28,7 +28,8 @@ public sealed class FlannelNodeStatus
 
     public int JobId { get; }
     public string Name { get; }
-    public NodeState State { get; }
+    /// <summary>The node's state by name (Starting, Running, ...), so it reads the same in a table and in JSON.</summary>
+    public string State { get; }
     public string? Network { get; }
     public string? Subnet { get; }
     public string? PublicIP { get; }

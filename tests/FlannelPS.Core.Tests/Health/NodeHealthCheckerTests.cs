@@ -255,6 +255,19 @@ public sealed class NodeHealthCheckerTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_root_the_iptables_checks_are_skipped_saying_needs_root_never_failed()
+    {
+        var results = await Run(o => o with { IsRoot = false, IpMasq = true }, iptables: new ProcessIptablesRunner(executable: "/nonexistent/iptables"));
+        foreach (var name in new[] { "IptablesForward", "IptablesMasquerade" })
+        {
+            var r = One(results, name);
+            Assert.Equal(HealthStatus.Skip, r.Status);
+            Assert.StartsWith("Needs root", r.Message);
+        }
+        Assert.DoesNotContain(results, r => r.Status == HealthStatus.Fail);
+    }
+
+    [Fact]
     public async Task Missing_iptables_tool_fails_the_rule_check_naming_it()
     {
         var results = await Run(iptables: new ProcessIptablesRunner(executable: "/nonexistent/iptables"));

@@ -20,6 +20,10 @@ public sealed class EtcdEndpointTests
     public void A_bad_or_mixed_endpoint_list_is_an_argument_error()
     {
         Assert.Equal("FlannelEtcdEndpointInvalid", Assert.Throws<FlannelException>(() => EtcdChannel.ParseEndpoint("ftp://x:1", false)).ErrorId);
+        // A bare word is no host name: refused as malformed, with the endpoint as the target.
+        var banana = Assert.Throws<FlannelException>(() => EtcdChannel.ParseEndpoint("banana", false));
+        Assert.Equal(("FlannelEtcdEndpointInvalid", (object)"banana"), (banana.ErrorId, banana.Target));
+        Assert.Equal("http://localhost:2379/", EtcdChannel.ParseEndpoint("localhost", false).ToString());
         var ex = Assert.Throws<FlannelException>(() => new EtcdSubnetRegistry(new EtcdOptions { Endpoints = ["http://127.0.0.1:1", "https://127.0.0.1:2"] }));
         Assert.Contains("mix http and https", ex.Message);
         Assert.Throws<FlannelException>(() => new EtcdSubnetRegistry(new EtcdOptions { Endpoints = [] }));

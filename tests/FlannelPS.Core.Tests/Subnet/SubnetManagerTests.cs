@@ -229,4 +229,31 @@ public sealed class SubnetManagerTests
         Assert.Same(reservation, await _manager.RenewLeaseAsync(reservation, default));
         Assert.Equal(updatesBefore, _registry.UpdateCalls);
     }
+
+    [Fact]
+    public async Task A_reservation_must_fit_the_config_and_is_written_only_when_approved()
+    {
+        var ex = await Assert.ThrowsAsync<FlannelException>(() => _manager.ReserveAsync(_seed, Net("10.9.0.0/24"), new LeaseAttrs(Me), () => true, default));
+        Assert.Equal("FlannelSubnetIncompatible", ex.ErrorId);
+        Assert.Contains("10.9.0.0/24", ex.Message);
+        Assert.Null(await _manager.ReserveAsync(_seed, Net("10.0.9.0/24"), new LeaseAttrs(Me), () => false, default));
+        Assert.Null(await _registry.GetLeaseAsync(Net("10.0.9.0/24"), default));
+        var r = await _manager.ReserveAsync(_seed, Net("10.0.9.0/24"), new LeaseAttrs(Me), () => true, default);
+        Assert.NotNull(r);
+        Assert.True(r.IsReservation);
+    }
+
+    [Fact]
+    public async Task A_reservation_never_takes_a_subnet_held_by_another_PublicIP_and_asks_nothing_then()
+    {
+        await _registry.CreateLeaseAsync(Net("10.0.9.0/24"), new LeaseAttrs(Other), SubnetManager.LeaseTtl, default);
+        var asked = false;
+        var ex = await Assert.ThrowsAsync<FlannelException>(() => _manager.ReserveAsync(_seed, Net("10.0.9.0/24"), new LeaseAttrs(Me), () => asked = true, default));
+        Assert.Equal("FlannelSubnetTaken", ex.ErrorId);
+        Assert.False(asked);
+        Assert.Equal(Other, (await _registry.GetLeaseAsync(Net("10.0.9.0/24"), default))!.Attrs.PublicIP);
+        // Its own lease may become a reservation.
+        await _registry.CreateLeaseAsync(Net("10.0.10.0/24"), new LeaseAttrs(Me), SubnetManager.LeaseTtl, default);
+        Assert.True((await _manager.ReserveAsync(_seed, Net("10.0.10.0/24"), new LeaseAttrs(Me), () => true, default))!.IsReservation);
+    }
 }
