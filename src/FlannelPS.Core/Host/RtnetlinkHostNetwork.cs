@@ -38,7 +38,7 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
         var names = Names(DumpLinks(s));
         var routes = new List<HostRoute>();
         foreach (var m in Dump(s, RTM_GETROUTE, AF_INET, "routes"))
-            if (RtnetlinkMessages.ParseRoute(m, names) is { Table: RT_TABLE_MAIN } r) routes.Add(r.Route);
+            if (RtnetlinkMessages.ParseRoute(m, names) is { Table: RT_TABLE_MAIN } r) routes.Add(r.Route with { Source = null }); // a table entry is its dst, gateway and device
         return routes;
     }
 

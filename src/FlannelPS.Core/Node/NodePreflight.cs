@@ -56,9 +56,10 @@ public static class NodePreflight
     public static ExternalInterface? CheckSettings(NodeOptions options)
     {
         PublicIPOption.Parse(options.PublicIP);
-        if (options.Interfaces.Count == 0 && options.InterfaceRegexes.Count == 0 && string.IsNullOrEmpty(options.InterfaceCanReach)
-            && string.IsNullOrEmpty(options.PublicIP)) return null;
-        return FlannelNodeFactory.ResolveInterface(options, NullLog.Instance);
+        // --iface-regex and --iface-can-reach depend on the addresses and routes the host has when the
+        // node starts, so only -Interface (or -PublicIP alone) is resolved ahead.
+        if (options.Interfaces.Count == 0 && string.IsNullOrEmpty(options.PublicIP)) return null;
+        return FlannelNodeFactory.ResolveInterface(options with { InterfaceRegexes = [], InterfaceCanReach = null }, NullLog.Instance);
     }
 
     /// <summary>Throws FlannelPortInUse when another socket holds UDP <paramref name="port"/> on the address (or on any address).</summary>
