@@ -15,6 +15,7 @@ BeforeDiscovery {
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    . (Join-Path $PSScriptRoot 'TestbedShortcuts.ps1')
     $script:Flanneld = if ($env:FLANNELD_BINARY) { $env:FLANNELD_BINARY } else { Join-Path $PSScriptRoot '../../../shared/anchors/flanneld-v0.20.2' }
     if (-not (Test-Path -LiteralPath $Flanneld)) { return }
     Assert-TestNamespace
@@ -74,18 +75,6 @@ public static class FlannelWireCheck
 }
 '@
 
-    function Invoke-Tb([string] $Namespace, [string[]] $Command, [int] $TimeoutSeconds = 30) {
-        Invoke-FlannelTestbedCommand -Testbed $tb -Namespace $Namespace -Command $Command -TimeoutSeconds $TimeoutSeconds -PassThru
-    }
-    function Invoke-Ping([string] $From, [string] $To, [int] $Count = 3, [int] $Size = 56) {
-        Invoke-Tb $From @('ping', '-n', '-c', "$Count", '-s', "$Size", '-i', '0.2', '-W', '1', $To) -TimeoutSeconds ($Count + 10)
-    }
-    function Wait-Ping([string] $From, [string] $To, [int] $TimeoutSeconds = 45) {
-        Wait-FlannelTestbedCondition -Description "ping $From -> $To" -TimeoutSeconds $TimeoutSeconds -IntervalMilliseconds 300 -Condition {
-            (Invoke-Ping $From $To 1).ExitCode -eq 0
-        } | Out-Null
-    }
-    function Get-Container([string] $HostName) { ($tb.Hosts | Where-Object Name -EQ $HostName).Containers[0] }
     function Get-HostNs([string] $HostName) { ($tb.Hosts | Where-Object Name -EQ $HostName).Namespace }
 
     # Bytes from one container to another over TCP (busybox nc both ends), compared by sha256.

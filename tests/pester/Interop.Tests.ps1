@@ -21,6 +21,7 @@ BeforeDiscovery {
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    . (Join-Path $PSScriptRoot 'TestbedShortcuts.ps1')
     Assert-TestNamespace
     $script:RunId = if ($env:FLANNELPS_TEST_RUNID) { $env:FLANNELPS_TEST_RUNID } else { $PID }
     $script:Module = if ($env:FLANNELPS_MODULE) { $env:FLANNELPS_MODULE } else { (Resolve-Path (Join-Path $PSScriptRoot '../../out/FlannelPS/FlannelPS.psd1')).Path }
@@ -31,10 +32,6 @@ BeforeAll {
     $script:ExpectedMtu = @{ 'udp' = 1472; 'vxlan' = 1450; 'host-gw' = 1500 }
     $script:NatRefusal = "your PublicIP differs from interface IP, meaning that probably you're on a NAT, which is not supported by host-gw backend"
 
-    function Invoke-Tb([string] $Namespace, [string[]] $Command, [int] $TimeoutSeconds = 30) {
-        Invoke-FlannelTestbedCommand -Testbed $tb -Namespace $Namespace -Command $Command -TimeoutSeconds $TimeoutSeconds -PassThru
-    }
-
     # Stdout of a command that must succeed.
     function Get-TbOutput([string] $Namespace, [string[]] $Command) {
         $r = Invoke-Tb $Namespace $Command
@@ -42,28 +39,6 @@ BeforeAll {
         $r.Output
     }
 
-    function Invoke-TbEtcdctl([string[]] $Arguments) {
-        (Invoke-FlannelTestbedEtcdctl -Testbed $tb @Arguments).TrimEnd("`n")
-    }
-
-    # Bounded ping: -c packets, 1 s wait each. Returns {ExitCode, Output, Error}.
-    function Invoke-Ping([string] $From, [string] $To, [int] $Count = 3) {
-        Invoke-Tb $From @('ping', '-n', '-c', "$Count", '-i', '0.2', '-W', '1', $To) -TimeoutSeconds ($Count + 10)
-    }
-
-    function Wait-Ping([string] $From, [string] $To, [int] $TimeoutSeconds = 30) {
-        Wait-FlannelTestbedCondition -Description "ping $From -> $To" -TimeoutSeconds $TimeoutSeconds -IntervalMilliseconds 200 -Condition {
-            (Invoke-Ping $From $To 1).ExitCode -eq 0
-        } | Out-Null
-    }
-
-    # FLANNEL_SUBNET 10.0.7.1/24 -> the lease 10.0.7.0/24.
-    function Get-LeaseSubnet($SubnetEnv) {
-        $ip, $len = $SubnetEnv.FLANNEL_SUBNET -split '/'
-        $b = [Net.IPAddress]::Parse($ip).GetAddressBytes()
-        $b[3] = $b[3] - 1
-        "$([Net.IPAddress]::new($b))/$len"
-    }
     function Get-LeaseKey([string] $Subnet) { "$Prefix/subnets/$($Subnet -replace '/', '-')" }
     function Get-LeaseValue([string] $Subnet) { Invoke-TbEtcdctl @('get', '--print-value-only', (Get-LeaseKey $Subnet)) }
 
@@ -145,18 +120,6 @@ BeforeAll {
     function Wait-Node($Node) {
         if ($Node.Name -eq 'flanneld') { Wait-FlannelTestbedFlanneld -Flanneld $Node -TimeoutSeconds 60 }
         else { Wait-FlannelTestbedNode -Node $Node -TimeoutSeconds 90 }
-    }
-
-    # SIGTERM only; $true when the process stopped by itself.
-    function Stop-Gracefully($Process, [int] $TimeoutSeconds = 15) {
-        & kill -TERM $Process.Pid 2>$null
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            if (-not (Test-FlannelTestbedProcessAlive $Process.Pid)) { return $true }
-            Start-Sleep -Milliseconds 100
-        }
-        Stop-FlannelTestbedProcess -Process $Process
-        $false
     }
 
     function Wait-Exit($Process, [int] $TimeoutSeconds = 60) {

@@ -8,6 +8,7 @@
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    . (Join-Path $PSScriptRoot 'TestbedShortcuts.ps1')
     Assert-TestNamespace
     $script:RunId = if ($env:FLANNELPS_TEST_RUNID) { $env:FLANNELPS_TEST_RUNID } else { $PID }
     $script:Module = if ($env:FLANNELPS_MODULE) { $env:FLANNELPS_MODULE } else { (Resolve-Path (Join-Path $PSScriptRoot '../../out/FlannelPS/FlannelPS.psd1')).Path }
@@ -16,48 +17,6 @@ BeforeAll {
     # An address inside the network that no lease covers: random allocation takes one of the first
     # 100 free /24s, so 10.0.254.0/24 stays free with three nodes.
     $script:Unleased = '10.0.254.2'
-
-    function Invoke-Tb([string] $Namespace, [string[]] $Command, [int] $TimeoutSeconds = 30) {
-        Invoke-FlannelTestbedCommand -Testbed $tb -Namespace $Namespace -Command $Command -TimeoutSeconds $TimeoutSeconds -PassThru
-    }
-
-    function Invoke-TbEtcdctl([string[]] $Arguments) {
-        (Invoke-FlannelTestbedEtcdctl -Testbed $tb @Arguments).TrimEnd("`n")
-    }
-
-    # Bounded ping: -c packets, 1 s wait each. Returns {ExitCode, Output, Error}.
-    function Invoke-Ping([string] $From, [string] $To, [int] $Count = 3) {
-        Invoke-Tb $From @('ping', '-n', '-c', "$Count", '-i', '0.2', '-W', '1', $To) -TimeoutSeconds ($Count + 10)
-    }
-
-    # The overlay learns new leases through an etcd watch: give it a bounded time to carry traffic.
-    function Wait-Ping([string] $From, [string] $To, [int] $TimeoutSeconds = 30) {
-        Wait-FlannelTestbedCondition -Description "ping $From -> $To" -TimeoutSeconds $TimeoutSeconds -IntervalMilliseconds 200 -Condition {
-            (Invoke-Ping $From $To 1).ExitCode -eq 0
-        } | Out-Null
-    }
-
-    function Get-Container([string] $HostName) { ($tb.Hosts | Where-Object Name -EQ $HostName).Containers[0] }
-
-    function Get-LeaseSubnet($SubnetEnv) {
-        # FLANNEL_SUBNET is the lease's first address: 10.0.7.1/24 -> 10.0.7.0/24.
-        $ip, $len = $SubnetEnv.FLANNEL_SUBNET -split '/'
-        $b = [Net.IPAddress]::Parse($ip).GetAddressBytes()
-        $b[3] = $b[3] - 1
-        "$([Net.IPAddress]::new($b))/$len"
-    }
-
-    # SIGTERM only (no SIGKILL fallback) and report whether the node stopped by itself.
-    function Stop-NodeGracefully($Node, [int] $TimeoutSeconds = 15) {
-        & kill -TERM $Node.Pid 2>$null
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            if (-not (Test-FlannelTestbedProcessAlive $Node.Pid)) { return $true }
-            Start-Sleep -Milliseconds 100
-        }
-        Stop-FlannelTestbedProcess -Process $Node
-        $false
-    }
 
     function Start-Node([string] $HostName, [string] $ArgumentList = '', [hashtable] $Environment = @{}) {
         $n = Start-FlannelTestbedNode -Testbed $tb -HostName $HostName -Module $Module -ArgumentList $ArgumentList -Environment $Environment
@@ -297,7 +256,7 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
 
     It 'makes a host unreachable when its node stops (SIGTERM) while the others keep talking' {
         $c3 = Get-Container h3
-        Stop-NodeGracefully $Nodes.h3 | Should -BeTrue -Because 'the node stops cleanly on SIGTERM'
+        Stop-Gracefully $Nodes.h3 | Should -BeTrue -Because 'the node stops cleanly on SIGTERM'
         Get-Content -Raw $Nodes.h3.LogFile | Should -Match 'State: Stopped'
         Get-Content -Raw $Nodes.h3.LogFile | Should -Not -Match 'Exception'
         (Invoke-Tb h3 @('ip', 'link', 'show', 'flannel0')).ExitCode | Should -Not -Be 0 -Because 'the TUN goes away with the node'
@@ -375,7 +334,7 @@ $r | ConvertTo-Json -Depth 5 -Compress
 
     It 'keeps its subnet (from the subnet file) and rules across a node restart, and traffic returns; FLANNELPS_DATAPATH_STATS_SECONDS turns on the stats line' {
         $before = $SubnetEnvs.h1.FLANNEL_SUBNET
-        Stop-NodeGracefully $Nodes.h1 | Should -BeTrue
+        Stop-Gracefully $Nodes.h1 | Should -BeTrue
         (Invoke-Ping $C2.Namespace $C1.Address 1).ExitCode | Should -Not -Be 0 -Because 'h1 has no datapath while its node is down'
         # HEAD leaves the rules in place on stop.
         Get-FlannelRules h1 filter | Should -BeExactly (Get-ExpectedFilterRules)
