@@ -134,14 +134,15 @@ measure_rounds() {
   done
 }
 
-# node_start KIND TB I: a flanneld or FlannelPS node on host I (the testbed's etcd, host's subnet file).
+# node_start KIND TB I: a flanneld or FlannelPS node on host I (the testbed's etcd, host's subnet
+# file). Both are daemons started with the same flags: real flanneld, or FlannelPS's compiled
+# bin/flanneld (what a service runs), so the only difference is the implementation.
 node_start() {
   local kind=$1 tb=$2 i=$3 log="$work/$2-h$3-$1.log"
   if [[ "$kind" == flanneld ]]; then
     tb_flanneld "$tb" "$i" "$log"
   else
-    tb_bg "$tb" "$(tb_ns_host "$tb" "$i")" "$log" dotnet pwsh -NoProfile -NonInteractive -c \
-      "Import-Module '$module'; Start-FlannelNode -EtcdEndpoint $(tb_etcd_endpoint) -SubnetFile '$(tb_dir "$tb")/h$i/subnet.env' -Wait | ForEach-Object Message"
+    FLANNELD_BINARY="$(dirname "$module")/bin/flanneld" tb_flanneld "$tb" "$i" "$log"
   fi
 }
 
