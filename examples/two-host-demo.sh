@@ -2,6 +2,8 @@
 # FlannelPS in five minutes: two simulated hosts (network namespaces) on one machine, etcd, a
 # FlannelPS node per host, a "container" per host, and a ping from one container to the other
 # across the overlay. Run as root on a fresh Debian machine: examples/two-host-demo.sh
+# With a backend named (udp, the default, vxlan or host-gw) the config selects it:
+#   examples/two-host-demo.sh vxlan
 # Nothing is left behind: every namespace, process and temp file goes away on exit, even on failure.
 # It never touches the root network namespace.
 set -uo pipefail
@@ -14,6 +16,12 @@ step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\ndemo: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || fail "run me as root (I create network namespaces and TUN devices)"
+backend=${1:-udp}
+case "$backend" in
+  udp) config='{"NetWork":"10.0.0.0/16"}' ;;
+  vxlan | host-gw) config="{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"$backend\"}}" ;;
+  *) fail "unknown backend '$backend': use udp, vxlan or host-gw" ;;
+esac
 # shellcheck source=../tests/testbed/testbed.sh
 source "$repo/tests/testbed/testbed.sh"
 work=$(mktemp -d /tmp/fptb-demo.XXXXXX)
@@ -52,7 +60,6 @@ step "Building FlannelPS: ./build.sh"
 step "Building two hosts: namespaces $tb-h1 (192.0.2.11) and $tb-h2 (192.0.2.12) on an underlay bridge, etcd at 192.0.2.2"
 tb_new "$tb" 2 etcd || fail "building the testbed failed"
 
-config='{"NetWork":"10.0.0.0/16"}'
 step "Writing the network config: etcdctl put /coreos.com/network/config '$config'"
 tb_etcdctl "$tb" put /coreos.com/network/config "$config" || fail "could not write the config to etcd"
 
@@ -99,7 +106,7 @@ step "Ping from the container on h1 (${addr[1]}) to the container on h2 (${addr[
 # The nodes learn each other's lease through etcd: allow them a few seconds for that.
 tb_wait 30 "the overlay path" ip netns exec "$a" ping -c 1 -W 1 "${addr[2]}" || echo "    (no answer yet; pinging anyway)"
 if timeout 30 ip netns exec "$a" ping -c 5 -i 0.5 -W 2 "${addr[2]}"; then
-  step "It works: h1's container reached h2's container through FlannelPS (udp backend: ttl 60 = 64 - 4 hops)"
+  step "It works: h1's container reached h2's container through FlannelPS ($backend backend)"
 else
   fail "the ping across the overlay failed; node logs are in $work (kept until exit)"
 fi
