@@ -24,7 +24,7 @@ public sealed class UdpBackend(IHostNetwork? host = null, UdpDatapathTuning? tun
     private UdpBackendConfig _config = UdpBackendConfig.Default;
 
     public static BackendKind Kind(UdpDatapathTuning? tuning = null, IHostNetwork? host = null) =>
-        new(TypeName, json => Describe(UdpBackendConfig.Parse(json)), () => new UdpBackend(tuning: tuning));
+        new(TypeName, json => Describe(UdpBackendConfig.Parse(json)), () => new UdpBackend(host, tuning));
 
     public static BackendDescription Describe(UdpBackendConfig config) => new()
     {
