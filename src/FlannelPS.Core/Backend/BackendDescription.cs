@@ -54,14 +54,6 @@ public sealed record BackendDescription
     /// <summary>Per-peer kernel entries besides the route (vxlan: neighbour and FDB), given the peer and the device; null for none.</summary>
     public Func<Lease, string, IReadOnlyList<HostEntry>>? PeerEntries { get; init; }
 
-    /// <summary>The route this backend installs for <paramref name="peer"/>; null when it installs none per peer.</summary>
-    public HostRoute? ExpectedPeerRoute(Lease peer, bool direct = false) => PeerRoutes switch
-    {
-        PeerRouteStyle.ViaPeerSubnetOnDevice when !direct => new HostRoute(peer.Subnet, Device, peer.Subnet.Address) { OnLink = true },
-        PeerRouteStyle.ViaPeerSubnetOnDevice or PeerRouteStyle.ViaPublicIP => new HostRoute(peer.Subnet, null, peer.Attrs.PublicIP),
-        _ => null,
-    };
-
     /// <summary>The address of a peer that answers on the overlay: its device address, or its Docker bridge (.1) without a device.</summary>
     public Ip4 PeerOverlayAddress(Lease peer) => Device is null ? peer.Subnet.Address.Add(1) : peer.Subnet.Address;
 }

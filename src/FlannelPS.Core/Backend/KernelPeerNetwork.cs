@@ -45,28 +45,22 @@ public abstract class KernelPeerNetwork : IBackendNetwork
     /// <summary>The entries for <paramref name="peer"/>, in programming order (the route last).</summary>
     protected abstract IReadOnlyList<HostEntry> EntriesFor(Lease peer);
 
-    /// <summary>The peers currently programmed, by subnet (a copy).</summary>
-    public IReadOnlyDictionary<Ip4Net, IReadOnlyList<HostEntry>> Programmed
-    {
-        get { lock (_gate) return new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>(_programmed); }
-    }
-
     public void HandleEvents(IReadOnlyList<LeaseEvent> events)
     {
         lock (_gate)
         {
-            var add = new List<Lease>();
+            var add = new Dictionary<Ip4Net, Lease>(); // the last event of a subnet wins
             var stale = new List<HostChange>();
             foreach (var e in events)
             {
                 var subnet = e.Lease.Subnet;
                 if (subnet == Lease.Subnet) continue; // our own lease is never a peer
+                add.Remove(subnet);
                 if (e.Type == LeaseEventType.Removed)
                 {
                     Log.Info($"Subnet removed: {subnet}");
                     _wanted.Remove(subnet);
                     _ignored.Remove(subnet);
-                    add.RemoveAll(l => l.Subnet == subnet);
                     if (_programmed.Remove(subnet, out var old)) stale.AddRange(Deletes(old));
                     continue;
                 }
@@ -74,40 +68,46 @@ public abstract class KernelPeerNetwork : IBackendNetwork
                 {
                     if (_ignored.Add(subnet))
                         Log.Warning($"Ignoring non-{BackendType} subnet {subnet}: its lease has BackendType '{e.Lease.Attrs.BackendType ?? "(none)"}'");
+                    _wanted.Remove(subnet); // a peer that switched backends keeps none of this one's entries
+                    if (_programmed.Remove(subnet, out var switched)) stale.AddRange(Deletes(switched));
                     continue;
                 }
                 _ignored.Remove(subnet);
                 Log.Info($"Subnet added: {subnet} via {e.Lease.Attrs.PublicIP}");
                 _wanted[subnet] = e.Lease;
-                add.RemoveAll(l => l.Subnet == subnet);
-                add.Add(e.Lease);
+                add[subnet] = e.Lease;
             }
             // Entries of a changed lease that its new entries do not overwrite (another MAC) go first.
-            var next = new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>();
-            foreach (var lease in add)
-            {
-                IReadOnlyList<HostEntry> entries;
-                try { entries = EntriesFor(lease); }
-                catch (Exception ex) when (ex is FormatException or Errors.FlannelException)
-                {
-                    Log.Error($"Subnet {lease.Subnet}: {ex.Message}; not programmed");
-                    _wanted.Remove(lease.Subnet);
-                    continue;
-                }
-                next[lease.Subnet] = entries;
-                if (_programmed.TryGetValue(lease.Subnet, out var old))
+            var next = EntriesOf(add.Values);
+            foreach (var (subnet, entries) in next)
+                if (_programmed.Remove(subnet, out var old))
                     stale.AddRange(Deletes(old.Where(o => !entries.Any(n => SameKey(o, n))).ToList()));
-            }
             if (stale.Count > 0) Host.Apply(stale);
-            foreach (var s in next.Keys) _programmed.Remove(s);
             Program(next);
         }
+    }
+
+    /// <summary>Each lease's entries; a lease whose entries cannot be made (a bad VtepMAC) is logged and left out of what is wanted.</summary>
+    private Dictionary<Ip4Net, IReadOnlyList<HostEntry>> EntriesOf(IEnumerable<Lease> leases)
+    {
+        var result = new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>();
+        foreach (var lease in leases.ToList())
+        {
+            try { result[lease.Subnet] = EntriesFor(lease); }
+            catch (Exception ex) when (ex is FormatException or Errors.FlannelException)
+            {
+                Log.Error($"Subnet {lease.Subnet}: {ex.Message}; not programmed");
+                _wanted.Remove(lease.Subnet);
+            }
+        }
+        return result;
     }
 
     /// <summary>Programs each peer's entries stage by stage; records the peers that got all of theirs.</summary>
     private void Program(Dictionary<Ip4Net, IReadOnlyList<HostEntry>> peers)
     {
         if (peers.Count == 0) return;
+        foreach (var subnet in peers.Keys) _programmed.Remove(subnet);
         var alive = new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>(peers);
         var stages = peers.Values.Max(e => e.Count);
         var cleanup = new List<HostChange>();
@@ -153,20 +153,15 @@ public abstract class KernelPeerNetwork : IBackendNetwork
     {
         lock (_gate)
         {
-            var routes = Host.GetRoutes();
-            var devices = _programmed.Values.SelectMany(e => e).Where(e => e is not HostRoute).Select(e => e.Device!).Distinct().ToList();
-            var neighbours = devices.SelectMany(Host.GetNeighbours).ToList();
-            var fdb = devices.SelectMany(Host.GetFdbEntries).ToList();
-            var again = new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>();
-            foreach (var (subnet, lease) in _wanted)
-            {
-                if (_programmed.TryGetValue(subnet, out var entries) && entries.All(e => Present(e, routes, neighbours, fdb))) continue;
-                try { again[subnet] = EntriesFor(lease); }
-                catch (Exception ex) when (ex is FormatException or Errors.FlannelException) { Log.Error($"Subnet {subnet}: {ex.Message}"); }
-            }
+            var devices = _programmed.Values.SelectMany(e => e).Where(e => e is not HostRoute).Select(e => e.Device!).Distinct();
+            var kernel = Host.GetRoutes().Cast<HostEntry>()
+                .Concat(devices.SelectMany(d => Host.GetNeighbours(d).Cast<HostEntry>().Concat(Host.GetFdbEntries(d))))
+                .Select(Identity)
+                .ToHashSet();
+            var missing = _wanted.Values.Where(l => !_programmed.TryGetValue(l.Subnet, out var entries) || !entries.All(e => kernel.Contains(Identity(e))));
+            var again = EntriesOf(missing);
             if (again.Count == 0) return 0;
             Log.Info($"Repairing kernel state of {again.Count} subnet(s): {string.Join(", ", again.Keys.Take(5))}{(again.Count > 5 ? ", …" : "")}");
-            foreach (var s in again.Keys) _programmed.Remove(s);
             Program(again);
             Interlocked.Add(ref _repairs, again.Count);
             return again.Count;
@@ -179,22 +174,17 @@ public abstract class KernelPeerNetwork : IBackendNetwork
         lock (_gate)
         {
             _programmed.Clear();
-            var all = new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>();
-            foreach (var (subnet, lease) in _wanted)
-            {
-                try { all[subnet] = EntriesFor(lease); }
-                catch (Exception ex) when (ex is FormatException or Errors.FlannelException) { Log.Error($"Subnet {subnet}: {ex.Message}"); }
-            }
+            var all = EntriesOf(_wanted.Values);
             Program(all);
         }
     }
 
-    private static bool Present(HostEntry e, IReadOnlyList<HostRoute> routes, List<HostNeighbour> neighbours, List<HostFdbEntry> fdb) => e switch
+    /// <summary>What makes a kernel entry the one FlannelPS wrote, whatever flags the kernel reports with it.</summary>
+    private static HostEntry Identity(HostEntry e) => e switch
     {
-        HostRoute r => routes.Any(k => k.Destination == r.Destination && k.Gateway == r.Gateway && (r.Device is null || k.Device == r.Device)),
-        HostNeighbour n => neighbours.Any(k => k.Device == n.Device && k.Address == n.Address && k.Mac == n.Mac),
-        HostFdbEntry f => fdb.Any(k => k.Device == f.Device && k.Mac == f.Mac && k.Destination == f.Destination),
-        _ => true,
+        HostRoute r => new HostRoute(r.Destination, r.Device, r.Gateway, r.Type),
+        HostNeighbour n => new HostNeighbour(n.Device!, n.Address, n.Mac),
+        _ => e,
     };
 
     /// <summary>Runs the repair pass every RepairInterval (and the subclass's own checks) until cancelled.</summary>

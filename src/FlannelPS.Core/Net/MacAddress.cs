@@ -19,13 +19,6 @@ public readonly record struct MacAddress(ulong Value)
         for (int i = 0; i < 6; i++) six[i] = (byte)(Value >> (8 * (5 - i)));
     }
 
-    public byte[] ToBytes()
-    {
-        var b = new byte[6];
-        WriteTo(b);
-        return b;
-    }
-
     /// <summary>Locally administered (bit 1 of the first octet) and unicast (bit 0 clear): what flannel generates.</summary>
     public bool IsLocallyAdministeredUnicast => ((Value >> 40) & 0x03) == 0x02;
 

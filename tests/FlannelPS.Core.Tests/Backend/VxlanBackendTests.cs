@@ -189,6 +189,16 @@ public sealed class VxlanBackendTests
     }
 
     [Fact]
+    public async Task A_peer_that_switches_to_another_backend_loses_its_vxlan_entries()
+    {
+        var net = await StartAsync();
+        net.HandleEvents([Added(Peer(9, "192.0.2.12", "0a:11:22:33:44:55"))]);
+        net.HandleEvents([Added(Peer(9, "192.0.2.12", "", type: "host-gw"))]);
+        Assert.Empty(_host.Routes); Assert.Empty(_host.Neighbours); Assert.Empty(_host.Fdb);
+        Assert.Equal(0, Kernel(net).ProgrammedPeers);
+    }
+
+    [Fact]
     public async Task Our_own_lease_is_never_programmed()
     {
         var net = await StartAsync();

@@ -36,11 +36,7 @@ public sealed partial class VxlanBackend(IHostNetwork? host = null, TimeProvider
         DirectRouting = config.DirectRouting,
         UdpPort = config.EffectivePort,
         ConfigKeys = VxlanConfig.Keys,
-        PeerEntries = (peer, device) =>
-        {
-            var mac = VxlanLeaseData.ParseVtepMac(peer.Attrs.BackendData);
-            return [new HostNeighbour(device, peer.Subnet.Address, mac), new HostFdbEntry(device, mac, peer.Attrs.PublicIP)];
-        },
+        PeerEntries = (peer, device) => VxlanNetwork.OverlayEntries(peer, device).Where(e => e is not HostRoute).ToList(),
     };
 
     public static BackendKind Kind(IHostNetwork? host = null) =>

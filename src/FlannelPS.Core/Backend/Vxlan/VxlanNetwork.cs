@@ -31,12 +31,22 @@ public sealed class VxlanNetwork : KernelPeerNetwork
     {
         if (_directRouting && Host.LookupRoute(peer.Attrs.PublicIP) is { Gateway: null } direct)
             return [new HostRoute(peer.Subnet, direct.Device, peer.Attrs.PublicIP)];
+        return OverlayEntries(peer, _device.Name);
+    }
+
+    /// <summary>
+    /// What flannel programs for a vxlan peer on <paramref name="device"/>, in order: the neighbour
+    /// (subnet address → VTEP MAC), the FDB entry (VTEP MAC → PublicIP), then the onlink route, last so
+    /// traffic flows only once the rest is there.
+    /// </summary>
+    internal static IReadOnlyList<HostEntry> OverlayEntries(Lease peer, string device)
+    {
         var mac = VxlanLeaseData.ParseVtepMac(peer.Attrs.BackendData);
         return
         [
-            new HostNeighbour(_device.Name, peer.Subnet.Address, mac),
-            new HostFdbEntry(_device.Name, mac, peer.Attrs.PublicIP),
-            new HostRoute(peer.Subnet, _device.Name, peer.Subnet.Address) { OnLink = true }, // last: traffic flows only once the rest is there
+            new HostNeighbour(device, peer.Subnet.Address, mac),
+            new HostFdbEntry(device, mac, peer.Attrs.PublicIP),
+            new HostRoute(peer.Subnet, device, peer.Subnet.Address) { OnLink = true },
         ];
     }
 
