@@ -146,7 +146,7 @@ public sealed class FlannelNode
         // The peers already in etcd are routed before READY=1: Docker's containers (and a restarted
         // node's traffic) reach them the moment the node is ready. The watch continues from this view.
         var peers = new LeaseWatcher(lease.Subnet, _log);
-        await LoadKnownPeersAsync(peers, network, ct).ConfigureAwait(false);
+        var listedAt = await LoadKnownPeersAsync(peers, network, ct).ConfigureAwait(false);
 
         WriteSubnetFile(config, lease, network.Mtu);
         SetState(NodeState.Running);
@@ -155,7 +155,7 @@ public sealed class FlannelNode
 
         try
         {
-            await RunLeaseLoopsAsync(manager, config, attrs, lease, network, peers, ct).ConfigureAwait(false);
+            await RunLeaseLoopsAsync(manager, config, attrs, lease, network, peers, listedAt, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -189,28 +189,32 @@ public sealed class FlannelNode
         }
     }
 
-    /// <summary>Keeps the lease renewed and the peer table current; re-acquires a revoked lease.</summary>
-    private async Task LoadKnownPeersAsync(LeaseWatcher peers, IBackendNetwork network, CancellationToken ct)
+    /// <summary>Routes the peers already in etcd; the store revision of that listing (null when it failed: the watch then lists again).</summary>
+    private async Task<long?> LoadKnownPeersAsync(LeaseWatcher peers, IBackendNetwork network, CancellationToken ct)
     {
         try
         {
             var snapshot = await _deps.Registry.GetLeasesAsync(ct).ConfigureAwait(false);
             var events = peers.Reset(snapshot.Leases);
             if (events.Count > 0) OnPeerEvents(events, network);
+            return snapshot.Revision;
         }
         catch (FlannelException ex) when (!ct.IsCancellationRequested)
         {
             _log.Warning($"Listing the peers before start failed: {ex.Message}; the lease watch retries");
+            return null;
         }
     }
 
-    private async Task RunLeaseLoopsAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network, LeaseWatcher peers, CancellationToken ct)
+    /// <summary>Keeps the lease renewed and the peer table current; re-acquires a revoked lease.</summary>
+    private async Task RunLeaseLoopsAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network,
+        LeaseWatcher peers, long? listedAt, CancellationToken ct)
     {
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var datapath = network.RunAsync(runCts.Token);
         try
         {
-            await RunLeaseLoopsCoreAsync(manager, config, attrs, lease, network, peers, datapath, ct).ConfigureAwait(false);
+            await RunLeaseLoopsCoreAsync(manager, config, attrs, lease, network, peers, listedAt, datapath, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -220,10 +224,11 @@ public sealed class FlannelNode
     }
 
     private async Task RunLeaseLoopsCoreAsync(SubnetManager manager, NetworkConfig config, LeaseAttrs attrs, Lease lease, IBackendNetwork network,
-        LeaseWatcher peers, Task datapath, CancellationToken ct)
+        LeaseWatcher peers, long? listedAt, Task datapath, CancellationToken ct)
     {
         // One view of the peers for the node's life (a re-taken lease keeps its subnet), first filled
-        // before ready: each new watch's snapshot is diffed against it.
+        // before ready. The first watch goes on from that listing's revision; a later one (after the
+        // lease was re-taken) lists again and diffs its snapshot against the view.
         while (true)
         {
             using var leaseCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -237,7 +242,8 @@ public sealed class FlannelNode
                     if (own is null) lost.TrySetResult();
                     else renewer.Update(own);
                 },
-                _deps.Time, _log);
+                _deps.Time, _log) { StartRevision = listedAt };
+            listedAt = null;
             var renewTask = renewer.RunAsync(leaseCts.Token);
             var watchTask = watch.RunAsync(leaseCts.Token);
             var done = await Task.WhenAny(lost.Task, renewTask, watchTask, datapath).ConfigureAwait(false);

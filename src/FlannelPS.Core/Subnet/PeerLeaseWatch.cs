@@ -51,10 +51,17 @@ public sealed class PeerLeaseWatch
     /// <summary>Store revision the watch has reached (0 before the first snapshot).</summary>
     public long Revision { get; private set; }
 
+    /// <summary>
+    /// The revision of a listing the watcher was just reset from: the watch then goes on from there
+    /// instead of listing every lease (and reading every TTL) again. Null: start with a snapshot.
+    /// </summary>
+    public long? StartRevision { get; init; }
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var backoff = InitialBackoff;
-        var needSnapshot = true;
+        var needSnapshot = StartRevision is null;
+        if (StartRevision is { } start) Revision = start;
         while (!cancellationToken.IsCancellationRequested)
         {
             try

@@ -92,6 +92,8 @@ public sealed class FlannelNodeTests : IDisposable
         var peer = Ip4Net.Parse("10.0.250.0/24");
         await _registry.CreateLeaseAsync(peer, new LeaseAttrs(Ip4.Parse("192.0.2.30")), TimeSpan.FromHours(24), default);
         var node = NewNode();
+        var listings = 0;
+        _registry.BeforeCall = op => { if (op == "GetLeases") Interlocked.Increment(ref listings); };
         var addedBeforeRunning = false;
         node.EventRaised += e =>
         {
@@ -101,8 +103,11 @@ public sealed class FlannelNodeTests : IDisposable
         using var stop = cts;
         Assert.True(addedBeforeRunning, "the peer was handed to the backend before subnet.env and Running");
         Assert.Equal(peer.ToString(), node.GetStatus().Peers.Single().Subnet);
-        await Task.Delay(300); // the watch's own first snapshot has run by now
+        await Eventually.TrueAsync(() => _registry.ActiveWatches == 1, "the lease watch open");
         Assert.Single(Events, e => e.Kind == NodeEventKind.PeerAdded);
+        // One listing to acquire the lease, one to route the known peers; the watch goes on from that
+        // listing instead of listing (and reading every TTL) a third time.
+        Assert.Equal(2, listings);
         cts.Cancel();
         await run;
     }
