@@ -76,16 +76,10 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
             (h, d, ct) => _client.GetAsync(new RangeRequest { Key = Bytes(prefix), RangeEnd = Bytes(EtcdClient.GetRangeEnd(prefix)) }, h, d, ct),
             cancellationToken).ConfigureAwait(false);
 
-        // One TimeToLive per distinct etcd lease, issued together: a 250-node cluster is 250 small
-        // RPCs multiplexed on one HTTP/2 connection, not 250 sequential round trips.
         var parsed = new List<(Ip4Net Subnet, LeaseAttrs Attrs, long LeaseId, long ModRevision)>(resp.Kvs.Count);
         foreach (var kv in resp.Kvs)
             if (TryParseNode(kv, out var subnet, out var attrs)) parsed.Add((subnet, attrs, kv.Lease, kv.ModRevision));
-        var ids = parsed.Where(p => withExpiration && p.LeaseId != 0).Select(p => p.LeaseId).Distinct().ToArray();
-        var ttlTasks = ids.Select(id => TimeToLiveAsync(id, cancellationToken)).ToArray();
-        var ttls = await Task.WhenAll(ttlTasks).ConfigureAwait(false);
-        var expirations = new Dictionary<long, DateTimeOffset?>(ids.Length);
-        for (var i = 0; i < ids.Length; i++) expirations[ids[i]] = ttls[i];
+        var expirations = await ExpirationsAsync(withExpiration ? parsed.Select(p => p.LeaseId) : [], cancellationToken).ConfigureAwait(false);
 
         var leases = new List<Lease>(parsed.Count);
         foreach (var p in parsed)
@@ -190,30 +184,22 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
         while (true)
         {
             var resp = await stream.NextAsync(cancellationToken).ConfigureAwait(false);
-            var changes = new List<LeaseChange>(resp.Events.Count);
-            var puts = new List<(Ip4Net Subnet, LeaseAttrs Attrs, Mvccpb.KeyValue Kv)>();
+            // The TTLs of one response's new leases are read together, as a listing reads them.
+            var events = new List<(Mvccpb.Event Event, Ip4Net Subnet, LeaseAttrs? Attrs)>(resp.Events.Count);
             foreach (var ev in resp.Events)
             {
                 if (!TryParseKey(ev.Kv.Key.ToStringUtf8(), out var subnet)) continue;
-                if (ev.Type == Mvccpb.Event.Types.EventType.Delete)
-                    changes.Add(new LeaseChange(LeaseChangeKind.Delete, subnet, null, ev.Kv.ModRevision));
-                else if (TryParseNode(ev.Kv, out _, out var attrs))
+                if (ev.Type == Mvccpb.Event.Types.EventType.Delete) events.Add((ev, subnet, null));
+                else if (TryParseNode(ev.Kv, out _, out var attrs)) events.Add((ev, subnet, attrs));
+            }
+            var expirations = await ExpirationsAsync(events.Where(e => e.Attrs is not null).Select(e => e.Event.Kv.Lease), cancellationToken).ConfigureAwait(false);
+            var changes = events.Select(e => e.Attrs is not { } attrs
+                ? new LeaseChange(LeaseChangeKind.Delete, e.Subnet, null, e.Event.Kv.ModRevision)
+                : new LeaseChange(LeaseChangeKind.Put, e.Subnet, new Lease
                 {
-                    puts.Add((subnet, attrs, ev.Kv));
-                    changes.Add(null!); // filled in below, in event order
-                }
-            }
-            // The TTLs of one response's new leases are read together, as a listing reads them.
-            var ttls = await Task.WhenAll(puts.Select(p => p.Kv.Lease == 0
-                ? Task.FromResult<DateTimeOffset?>(null)
-                : TimeToLiveAsync(p.Kv.Lease, cancellationToken))).ConfigureAwait(false);
-            for (int i = 0, put = 0; i < changes.Count; i++)
-            {
-                if (changes[i] is not null) continue;
-                var (subnet, attrs, kv) = puts[put];
-                var lease = new Lease { Subnet = subnet, Attrs = attrs, EtcdLeaseId = kv.Lease, Revision = kv.ModRevision, Expiration = ttls[put++] };
-                changes[i] = new LeaseChange(LeaseChangeKind.Put, subnet, lease, kv.ModRevision);
-            }
+                    Subnet = e.Subnet, Attrs = attrs, EtcdLeaseId = e.Event.Kv.Lease, Revision = e.Event.Kv.ModRevision,
+                    Expiration = e.Event.Kv.Lease == 0 ? null : expirations[e.Event.Kv.Lease],
+                }, e.Event.Kv.ModRevision)).ToList();
             for (var i = 0; i < changes.Count; i++)
                 yield return changes[i] with { EndOfBatch = i == changes.Count - 1 };
         }
@@ -267,6 +253,20 @@ public sealed class EtcdSubnetRegistry : ISubnetRegistry
     }
 
     /// <summary>now + remaining TTL; now when the lease is already gone (etcd answers TTL -1).</summary>
+    /// <summary>
+    /// The expiration of each distinct etcd lease among <paramref name="leaseIds"/> (0, a reservation, is
+    /// skipped), read together: 250 leases are 250 small RPCs multiplexed on one HTTP/2 connection, not
+    /// 250 round trips one after the other.
+    /// </summary>
+    private async Task<Dictionary<long, DateTimeOffset?>> ExpirationsAsync(IEnumerable<long> leaseIds, CancellationToken cancellationToken)
+    {
+        var ids = leaseIds.Where(id => id != 0).Distinct().ToArray();
+        var ttls = await Task.WhenAll(ids.Select(id => TimeToLiveAsync(id, cancellationToken))).ConfigureAwait(false);
+        var expirations = new Dictionary<long, DateTimeOffset?>(ids.Length);
+        for (var i = 0; i < ids.Length; i++) expirations[ids[i]] = ttls[i];
+        return expirations;
+    }
+
     private async Task<DateTimeOffset?> TimeToLiveAsync(long id, CancellationToken cancellationToken)
     {
         if (_expirations.TryGetValue(id, out var known)) return known;
