@@ -32,8 +32,8 @@ public sealed record HostChangeResult(HostChange Change, int Errno, string? Erro
     public bool Succeeded => Errno == 0;
 
     /// <summary>Absent already (ENOENT, ESRCH): what a delete of something gone reports.</summary>
-    public bool IsNotFound => Errno is 2 or 3;
+    public bool IsNotFound => Errno is Interop.Errno.ENOENT or Interop.Errno.ESRCH;
 
     /// <summary>EEXIST: what an Add of something present reports.</summary>
-    public bool IsExists => Errno == 17;
+    public bool IsExists => Errno == Interop.Errno.EEXIST;
 }

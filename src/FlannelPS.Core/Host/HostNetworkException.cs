@@ -5,7 +5,7 @@ using FlannelPS.Core.Errors;
 namespace FlannelPS.Core.Host;
 
 public sealed class HostNetworkException(string operation, string target, int errno, string errnoText)
-    : FlannelException("FlannelHostNetworkFailed", errno is 1 or 13 ? FlannelErrorCategory.PermissionDenied : FlannelErrorCategory.InvalidOperation,
+    : FlannelException("FlannelHostNetworkFailed", errno is Interop.Errno.EPERM or Interop.Errno.EACCES ? FlannelErrorCategory.PermissionDenied : FlannelErrorCategory.InvalidOperation,
         $"{operation} {target}: {errnoText}", target)
 {
     public string Operation { get; } = operation;

@@ -20,6 +20,7 @@ internal static class Errno
     public const int ESRCH = 3;
     public const int EADDRNOTAVAIL = 99;
     public const int ENETUNREACH = 101;
+    public const int ENOBUFS = 105;
     public const int EHOSTUNREACH = 113;
 
     private static readonly Dictionary<int, string> Names = new()

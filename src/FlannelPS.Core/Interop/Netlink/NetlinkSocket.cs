@@ -20,7 +20,6 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
     public const int AckBudgetBytes = 2048;
 
     private const int SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33, SO_RCVTIMEO = 20;
-    private const int ENOBUFS = 105;
     private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromSeconds(10);
 
     private readonly FdHandle _fd;
@@ -161,7 +160,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
             first = last;
         }
         var result = new NetlinkAck[n];
-        for (int i = 0; i < n; i++) result[i] = acks[i] ?? new NetlinkAck(ENOBUFS, "no acknowledgement received");
+        for (int i = 0; i < n; i++) result[i] = acks[i] ?? new NetlinkAck(Errno.ENOBUFS, "no acknowledgement received");
         return result;
     }
 
@@ -176,7 +175,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
             {
                 datagram = Receive(blocking: !overrun);
             }
-            catch (NetlinkErrorException e) when (e.Errno == ENOBUFS)
+            catch (NetlinkErrorException e) when (e.Errno == Errno.ENOBUFS)
             {
                 overrun = true; // some acks were dropped; drain what is queued, then give up on the rest
                 continue;
@@ -240,7 +239,7 @@ internal sealed unsafe partial class NetlinkSocket : IDisposable
                     if (!blocking) return default;
                     throw new TimeoutException($"the kernel did not answer a netlink request within {ReceiveTimeout.TotalSeconds} s");
                 }
-                if (err == ENOBUFS) throw new NetlinkErrorException(new NetlinkAck(ENOBUFS, "netlink receive buffer overrun"));
+                if (err == Errno.ENOBUFS) throw new NetlinkErrorException(new NetlinkAck(Errno.ENOBUFS, "netlink receive buffer overrun"));
                 throw Errno.Exception("recvmsg(netlink)", err);
             }
             if ((msg.Flags & NativeMethods.MSG_TRUNC) != 0)

@@ -33,14 +33,6 @@ internal sealed class NetlinkWriter
 
     public uint Sequence(int i) => _sequences[i];
 
-    public void Clear()
-    {
-        _length = 0;
-        _messageStart = -1;
-        _messageStarts.Clear();
-        _sequences.Clear();
-    }
-
     /// <summary>Starts a message; its length is filled in by <see cref="End"/>.</summary>
     public void Begin(ushort type, ushort flags, uint sequence)
     {
@@ -101,8 +93,6 @@ internal sealed class NetlinkWriter
         MemoryMarshal.Write(b[8..], in state);
         b[10] = flags;
     }
-
-    public void Attr(ushort type, ReadOnlySpan<byte> value) => value.CopyTo(AttrSpace(type, value.Length));
 
     /// <summary>An attribute with no payload whose presence is the value (IFLA_VXLAN_GBP).</summary>
     public void Flag(ushort type) => AttrSpace(type, 0);
