@@ -4,6 +4,7 @@
 // The subnet is FLANNEL_SUBNET with its last octet lowered by one (10.0.72.1/24 -> 10.0.72.0/24).
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Host;
+using FlannelPS.Core.Net;
 
 namespace FlannelPS.Core.Docker;
 
@@ -23,21 +24,18 @@ public static class DockerRouteGuard
         return address[..(dot + 1)] + (last - 1).ToString(System.Globalization.CultureInfo.InvariantCulture) + (slash < 0 ? "" : flannelSubnet[slash..]);
     }
 
-    /// <summary>The error for <paramref name="ipRouteShow"/> (the output of `ip route show`), or null when no via-route has the subnet.</summary>
-    public static FlannelException? Check(string? flannelSubnet, string ipRouteShow)
+    /// <summary>The error when <paramref name="routes"/> has a route through a gateway to the guarded subnet, else null.</summary>
+    public static FlannelException? Check(string? flannelSubnet, IEnumerable<HostRoute> routes)
     {
-        if (GuardedSubnet(flannelSubnet) is not { } subnet) return null;
-        foreach (var line in ipRouteShow.Split('\n'))
-        {
-            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (words.Contains(subnet) && words.Contains("via"))
+        if (GuardedSubnet(flannelSubnet) is not { } subnet || !Ip4Net.TryParse(subnet, out var guarded)) return null;
+        foreach (var route in routes)
+            if (route.Gateway is not null && route.Destination == guarded)
                 return new FlannelException(ErrorId, FlannelErrorCategory.ResourceExists,
-                    $"Your routing table already contains the subnet: {subnet}", line.Trim());
-        }
+                    $"Your routing table already contains the subnet: {subnet}", route.ToString());
         return null;
     }
 
-    /// <summary>Reads the main routing table of the calling thread's namespace (as `ip route show` prints it) and checks it.</summary>
+    /// <summary>Checks the main routing table of the calling thread's namespace.</summary>
     public static FlannelException? Check(string? flannelSubnet, IHostNetwork host) =>
-        GuardedSubnet(flannelSubnet) is null ? null : Check(flannelSubnet, string.Join('\n', host.GetRoutes().Select(r => r.ToString())));
+        GuardedSubnet(flannelSubnet) is null ? null : Check(flannelSubnet, host.GetRoutes());
 }

@@ -1,4 +1,7 @@
 using FlannelPS.Core.Docker;
+using FlannelPS.Core.Host;
+using FlannelPS.Core.Net;
+using FlannelPS.Core.Tests.Fakes;
 
 namespace FlannelPS.Core.Tests.Docker;
 
@@ -17,12 +20,17 @@ public sealed class DockerRouteGuardTests
     [Fact]
     public void A_via_route_to_the_subnet_is_the_upstream_error_and_a_device_route_is_not()
     {
-        const string routes = "default via 192.0.2.1 dev eth0\n10.0.0.0/16 dev flannel0\n10.0.72.0/24 dev docker0 proto kernel scope link src 10.0.72.1\n";
-        Assert.Null(DockerRouteGuard.Check("10.0.72.1/24", routes));
-        var ex = DockerRouteGuard.Check("10.0.72.1/24", routes + "10.0.72.0/24 via 192.0.2.9 dev eth0\n");
+        var host = new RecordingHostNetwork();
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("0.0.0.0/0"), "eth0", Ip4.Parse("192.0.2.1")));
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.0.0/16"), "flannel0", null));
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.72.0/24"), "docker0", null));
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("110.0.72.0/24"), "eth0", Ip4.Parse("192.0.2.9")));
+        Assert.Null(DockerRouteGuard.Check("10.0.72.1/24", host));
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.72.0/24"), "eth0", Ip4.Parse("192.0.2.9")));
+        var ex = DockerRouteGuard.Check("10.0.72.1/24", host);
         Assert.NotNull(ex);
         Assert.Equal("FlannelSubnetRouteExists", ex.ErrorId);
         Assert.Equal("Your routing table already contains the subnet: 10.0.72.0/24", ex.Message);
-        Assert.Null(DockerRouteGuard.Check("10.0.72.1/24", "110.0.72.0/24 via 192.0.2.9 dev eth0\n"));
+        Assert.Equal("10.0.72.0/24 via 192.0.2.9 dev eth0", ex.Target);
     }
 }
