@@ -54,6 +54,13 @@ public sealed record BackendDescription
     /// <summary>Per-peer kernel entries besides the route (vxlan: neighbour and FDB), given the peer and the device; null for none.</summary>
     public Func<Lease, string, IReadOnlyList<HostEntry>>? PeerEntries { get; init; }
 
+    /// <summary>What this backend needs of the host before it starts: root, and /dev/net/tun when it uses TUN.</summary>
+    public void EnsureHostPrerequisites(uint euid, string tunDevicePath = HostPrerequisites.TunDevicePath)
+    {
+        if (NeedsTun) HostPrerequisites.EnsureRootAndTun(Type, euid, tunDevicePath);
+        else if (RequiresRoot) HostPrerequisites.EnsureRoot(Type, euid);
+    }
+
     /// <summary>The address of a peer that answers on the overlay: its device address, or its Docker bridge (.1) without a device.</summary>
     public Ip4 PeerOverlayAddress(Lease peer) => Device is null ? peer.Subnet.Address.Add(1) : peer.Subnet.Address;
 }

@@ -111,8 +111,7 @@ public sealed class FlannelNode
         var config = await WaitForConfigAsync(manager, ct).ConfigureAwait(false);
         var kind = _deps.Backends.Get(config.BackendType);
         var description = kind.Describe(config.BackendJson);
-        if (description.NeedsTun) HostPrerequisites.EnsureRootAndTun(description.Type);
-        else if (description.RequiresRoot) HostPrerequisites.EnsureRoot(description.Type);
+        description.EnsureHostPrerequisites(HostPrerequisites.EffectiveUid);
 
         var iface = _deps.ResolveInterface(_options);
         UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = description.Type, Network = config.Network.ToString() });

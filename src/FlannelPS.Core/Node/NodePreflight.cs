@@ -23,7 +23,7 @@ public static class NodePreflight
     /// (flannel's default backend needs it) and TUN and the port wait for the node.
     /// </summary>
     public static void Check(NodeOptions options, NetworkConfig? config) =>
-        Check(options, config, (uint)LibC.geteuid(), HostPrerequisites.TunDevicePath);
+        Check(options, config, HostPrerequisites.EffectiveUid, HostPrerequisites.TunDevicePath);
 
     /// <summary>The same with the effective uid and TUN path given (tests pass both in).</summary>
     public static void Check(NodeOptions options, NetworkConfig? config, uint euid, string tunDevicePath)
@@ -42,8 +42,7 @@ public static class NodePreflight
                     $"a flannel node must run as root (effective uid is {euid}): it writes the subnet file and, with the default udp backend, creates a TUN device and routes. Run as root.", euid);
             return;
         }
-        if (backend.NeedsTun) HostPrerequisites.EnsureRootAndTun(backend.Type, euid, tunDevicePath);
-        else if (backend.RequiresRoot) HostPrerequisites.EnsureRoot(backend.Type, euid);
+        backend.EnsureHostPrerequisites(euid, tunDevicePath);
         // A TUN backend binds its UDP port itself (vxlan's belongs to the kernel device).
         if (backend.NeedsTun && backend.UdpPort is { } port) EnsureUdpPortFree(iface?.IfaceAddr, port);
     }

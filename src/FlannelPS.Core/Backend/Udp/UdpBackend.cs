@@ -45,7 +45,6 @@ public sealed class UdpBackend(IHostNetwork? host = null, UdpDatapathTuning? tun
     {
         cancellationToken.ThrowIfCancellationRequested();
         _config = UdpBackendConfig.Parse(context.Config.BackendJson);
-        HostPrerequisites.EnsureRootAndTun(TypeName);
         _context = context;
         return Task.FromResult(new LeaseAttrs(context.Interface.ExtAddr));
     }

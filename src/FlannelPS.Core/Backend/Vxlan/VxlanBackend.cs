@@ -49,7 +49,6 @@ public sealed partial class VxlanBackend(IHostNetwork? host = null, TimeProvider
     {
         cancellationToken.ThrowIfCancellationRequested();
         _config = VxlanConfig.Parse(context.Config.BackendJson);
-        HostPrerequisites.EnsureRoot(TypeName);
         _context = context;
         var iface = context.Interface;
         var mtu = _config.Mtu ?? iface.Mtu - EncapOverhead;
