@@ -290,8 +290,8 @@ while (-not $r.PingOk -and [DateTime]::UtcNow -lt $deadline) {
 }
 $r.Ping = (ping -n -c 3 -i 0.2 -W 1 $Peer) -join "`n"
 $s = Get-FlannelNode -Job $job
-$r.Subnet = $s.Subnet
-$r.Peers = @($s.Peers | ForEach-Object { [ordered]@{ Subnet = $_.Subnet; PublicIP = $_.PublicIP; TxPackets = $_.TxPackets; RxPackets = $_.RxPackets } })
+$r.Subnet = "$($s.Subnet)"
+$r.Peers = @($s.Peers | ForEach-Object { [ordered]@{ Subnet = "$($_.Subnet)"; PublicIP = "$($_.PublicIP)"; TxPackets = $_.TxPackets; RxPackets = $_.RxPackets } })
 $r.TunRxPackets = $s.Statistics.Detail.TunRxPackets
 $r.UdpRxPackets = $s.Statistics.Detail.UdpRxPackets
 $r.LinkBeforeStop = (ip link show flannel0 2>&1) -join "`n"

@@ -15,7 +15,7 @@ Describe 'Subnet leases' {
     It 'acquires a /24 among the first 100 candidates with flanneld''s value and a 24 h etcd lease' {
         $l = New-FlannelSubnetLease -PublicIP 192.0.2.10 @common
         $l.Subnet | Should -Match '^10\.0\.(\d+)\.0/24$'
-        [int]($l.Subnet.Split('.')[2]) | Should -BeIn (1..100)
+        [int]("$($l.Subnet)".Split('.')[2]) | Should -BeIn (1..100)
         $key = "$prefix/subnets/$($l.Subnet -replace '/', '-')"
         $l.Key | Should -Be $key
         Get-EtcdValue $key | Should -BeExactly '{"PublicIP":"192.0.2.10","PublicIPv6":null}'
@@ -55,6 +55,25 @@ Describe 'Subnet leases' {
         @(Get-FlannelSubnetLease -PublicIP 192.0.2.21 @common).Subnet | Should -Be @('10.0.8.0/24')
         Get-FlannelSubnetLease -Subnet 10.0.99.0/24 @common -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e[0].FullyQualifiedErrorId | Should -BeLike 'FlannelSubnetLeaseNotFound,*'
+    }
+
+    It 'sorts Subnet and PublicIP as addresses, and compares and converts them as text (issue 13 item 10)' {
+        Invoke-Etcdctl put "$prefix/subnets/10.0.9.0-24" '{"PublicIP":"192.0.2.100","PublicIPv6":null}' | Out-Null
+        Invoke-Etcdctl put "$prefix/subnets/10.0.72.0-24" '{"PublicIP":"192.0.2.9","PublicIPv6":null}' | Out-Null
+        Invoke-Etcdctl put "$prefix/subnets/10.0.100.0-24" '{"PublicIP":"192.0.2.72","PublicIPv6":null}' | Out-Null
+        $all = @(Get-FlannelSubnetLease @common)
+        # Text order would be 10.0.9 > 10.0.72 > 10.0.100 and 192.0.2.100 < .72 < .9.
+        ($all | Sort-Object Subnet -Descending | ForEach-Object { "$($_.Subnet)" }) | Should -Be @('10.0.100.0/24', '10.0.72.0/24', '10.0.9.0/24')
+        ($all | Sort-Object PublicIP | ForEach-Object { "$($_.PublicIP)" }) | Should -Be @('192.0.2.9', '192.0.2.72', '192.0.2.100')
+        $l = $all | Where-Object Subnet -EQ '10.0.72.0/24'
+        $l.PublicIP -eq '192.0.2.9' | Should -BeTrue
+        '10.0.72.0/24' -eq $l.Subnet | Should -BeTrue
+        [FlannelPS.Model.Ipv4Subnet]'10.0.72.0/24' -eq $l.Subnet | Should -BeTrue
+        $l.Subnet -gt '10.0.9.0/24' | Should -BeTrue
+        @($all | Where-Object Subnet -Like '10.0.1*').Count | Should -Be 1
+        $json = $l | ConvertTo-Json | ConvertFrom-Json
+        $json.Subnet.Address, $json.Subnet.PrefixLength, $json.PublicIP.Address | Should -Be @('10.0.72.0', 24, '192.0.2.9')
+        { [FlannelPS.Model.Ipv4Subnet]'10.0.300.0/24' } | Should -Throw -ExpectedMessage '*10.0.300.0/24*'
     }
 
     It 'removes what Get emits, from the pipeline, and honours -WhatIf' {

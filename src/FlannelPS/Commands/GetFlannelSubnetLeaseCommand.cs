@@ -47,7 +47,7 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
                 Core.Subnet.ISubnetRegistry originRegistry;
                 try { (origin, originRegistry) = RegistryForOrigin(piped.EtcdEndpoint, piped.EtcdPrefix, $"Lease {piped.Key}"); }
                 catch (Core.Errors.FlannelException ex) { WriteError(ErrorMapper.ToErrorRecord(ex)); continue; }
-                Read(origin, originRegistry, [piped.Subnet]);
+                Read(origin, originRegistry, [piped.Subnet.ToString()]);
             }
             return;
         }

@@ -79,11 +79,7 @@ public sealed class RemoveFlannelSubnetLeaseCommand : EtcdCmdlet
         var work = new List<(EtcdOptions Options, ISubnetRegistry Registry, Ip4Net Subnet, FlannelSubnetLease Lease)>();
         foreach (var lease in InputObject)
         {
-            if (!Ip4Net.TryParse(lease.Subnet, out var subnet))
-            {
-                WriteError(new ErrorRecord(new ArgumentException($"'{lease.Subnet}' is not a subnet such as 10.0.72.0/24."), "FlannelInvalidArgument", ErrorCategory.InvalidArgument, lease));
-                continue;
-            }
+            var subnet = lease.Net;
             try
             {
                 var (options, registry) = RegistryForOrigin(lease.EtcdEndpoint, lease.EtcdPrefix, $"Lease {lease.Key}");

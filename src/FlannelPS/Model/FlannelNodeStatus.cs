@@ -11,15 +11,15 @@ public sealed class FlannelNodeStatus
         Name = name;
         State = status.State.ToString();
         Network = status.Network;
-        Subnet = status.Subnet;
-        PublicIP = status.PublicIP;
+        Subnet = Ipv4Subnet.From(status.Subnet);
+        PublicIP = Ipv4Address.From(status.PublicIP);
         Interface = status.Interface;
         BackendType = status.BackendType;
         Mtu = status.Mtu;
         LeaseExpiration = status.LeaseExpiration;
         IsReservation = status.IsReservation;
         SubnetFile = status.SubnetFile;
-        Peers = status.Peers.ToArray();
+        Peers = [.. status.Peers.Select(p => new FlannelPeer(p))];
         PeerCount = Peers.Length;
         Statistics = status.Statistics;
         StartedAt = status.StartedAt;
@@ -31,8 +31,9 @@ public sealed class FlannelNodeStatus
     /// <summary>The node's state by name (Starting, Running, ...), so it reads the same in a table and in JSON.</summary>
     public string State { get; }
     public string? Network { get; }
-    public string? Subnet { get; }
-    public string? PublicIP { get; }
+    /// <summary>The node's lease once it has one; sorts by address, prints as 10.0.72.0/24.</summary>
+    public Ipv4Subnet? Subnet { get; }
+    public Ipv4Address? PublicIP { get; }
     public string? Interface { get; }
     public string? BackendType { get; }
     public int Mtu { get; }
@@ -40,7 +41,7 @@ public sealed class FlannelNodeStatus
     public bool IsReservation { get; }
     public string SubnetFile { get; }
     /// <summary>Other nodes' leases, with per-peer packet and byte counters.</summary>
-    public PeerInfo[] Peers { get; }
+    public FlannelPeer[] Peers { get; }
     public int PeerCount { get; }
     /// <summary>Datapath totals and drops by reason.</summary>
     public Core.Backend.BackendStatistics Statistics { get; }
