@@ -7,11 +7,17 @@
 #       vxlan-flanneld   real flanneld, Backend vxlan, on both hosts (kernel VXLAN, flannel.1)
 #       vxlan-flannelps  a FlannelPS node, Backend vxlan, on both hosts
 #   (b) routed           no overlay daemon: docker0 subnets routed by static routes
-#                        `<other subnet> via <other host IP> dev eth0`, what host-gw programs
+#                        `<other subnet> via <other host IP> dev eth0`, what host-gw programs,
+#                        and no iptables rules at all
 #       hostgw-flanneld  real flanneld, Backend host-gw (a second reference for the same path)
 #       hostgw-flannelps a FlannelPS node, Backend host-gw
 #       Goal: FlannelPS >= 0.95x its baseline. Both use the kernel's own datapath, so less than
 #       that means a setup difference (MTU, offloads, extra hops), not a slower implementation.
+#       The three legs take turns on ONE testbed (same namespaces, veths, bridges, containers):
+#       each round, in rotated order, a leg programs the routes (by hand, or by starting its two
+#       daemons), is measured, and is torn down to no routes and no rules. Separate testbeds
+#       built one after the other were seen to differ by up to 8% with identical kernel state
+#       (the one built last was the fastest, whichever daemon it ran).
 #   (c) N vxlan leases (default 500, fake PublicIPs 198.51.100.x, random VtepMACs) appear while
 #       one node runs on h1: time until every route, neighbour and FDB entry for them is in h1's
 #       kernel, and until all are gone after the keys are deleted; for real flanneld and for
@@ -178,21 +184,102 @@ pair_up() {
   leg_ready "$leg" "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${addr[2]}"
 }
 
-# routed_up: the baseline of (b): the same two hosts and containers, the docker0 subnets routed
-# by static routes via the other host's underlay IP, MTU 1500, no daemon at all.
-routed_up() {
-  local leg=routed tb="$tb_prefix-r" i j
-  leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"
-  echo "bench: leg routed (static routes <subnet> via <host IP> dev eth0, no overlay)"
-  tb_new "$tb" 2 || return 1
+# (b) on one testbed. hostgw_up: two hosts, a FlannelPS host-gw node on each to allocate their
+# subnets (kept in etcd: each later daemon start finds its lease again by PublicIP), a container
+# on each, the iperf3 server; then the nodes are stopped and everything they programmed removed.
+hostgw_tb="$tb_prefix-hg"
+declare -a hostgw_net hostgw_pids
+hostgw_up() {
+  local tb=$hostgw_tb i leg
+  echo "bench: legs routed, hostgw-flanneld, hostgw-flannelps on one testbed, taking turns"
+  tb_new "$tb" 2 etcd || return 1
+  tb_etcdctl "$tb" put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"host-gw"}}' >/dev/null || return 1
   local -a addr=()
-  for i in 1 2; do addr[i]=$(tb_add_containers "$tb" "$i" "10.0.$((4 * i + 1)).1/24" 1500) || return 1; done
   for i in 1 2; do
-    for j in 1 2; do
-      ((i == j)) || ip -n "$(tb_ns_host "$tb" "$i")" route add "10.0.$((4 * j + 1)).0/24" via "$(tb_host_ip "$j")" dev eth0 || return 1
+    node_start flannelps "$tb" "$i" || return 1
+    hostgw_pids[i]=$TB_PID
+    node_wait flannelps "$tb" "$i" "$TB_PID" || return 1
+    local subnet mtu
+    subnet=$(sed -n 's/^FLANNEL_SUBNET=//p' "$(tb_dir "$tb")/h$i/subnet.env"); mtu=$(sed -n 's/^FLANNEL_MTU=//p' "$(tb_dir "$tb")/h$i/subnet.env")
+    echo "  h$i: FLANNEL_SUBNET=$subnet FLANNEL_MTU=$mtu"
+    hostgw_net[i]=$(awk -F'[./]' '{ printf "%s.%s.%s.0/%s", $1, $2, $3, $5 }' <<<"$subnet")
+    addr[i]=$(tb_add_containers "$tb" "$i" "$subnet" "$mtu") || return 1
+  done
+  hostgw_leg_down hostgw-flannelps
+  for leg in routed hostgw-flanneld hostgw-flannelps; do
+    leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"
+    want "$leg" || continue
+    if [[ "$leg" == hostgw-flanneld && -n "$flanneld_skip" ]]; then skip_leg "$leg" "$flanneld_skip"; continue; fi
+    leg_tb[$leg]=$tb; leg_src[$leg]=$(tb_ns_container "$tb" 1 1); leg_dst[$leg]=$(tb_ns_container "$tb" 2 1); leg_ip[$leg]=${addr[2]}
+    samples1[$leg]=""; samples4[$leg]=""
+  done
+  tb_bg "$tb" "$(tb_ns_container "$tb" 2 1)" "$work/hostgw-iperf3-server.log" iperf3 -s -p 5201 || return 1
+  tb_wait 10 "iperf3 server" sh -c "ip netns exec '$(tb_ns_container "$tb" 2 1)' ss -ltnH 'sport = :5201' | grep -q ." || return 1
+}
+
+# hostgw_leg_up LEG: routes for LEG on both hosts (static ones, or its two daemons), then the path.
+hostgw_leg_up() {
+  local leg=$1 tb=$hostgw_tb i j kind
+  case $leg in
+    routed)
+      for i in 1 2; do
+        j=$((3 - i))
+        ip -n "$(tb_ns_host "$tb" "$i")" route replace "${hostgw_net[j]}" via "$(tb_host_ip "$j")" dev eth0 || return 1
+      done ;;
+    *)
+      kind=${leg#hostgw-}
+      for i in 1 2; do
+        rm -f "$(tb_dir "$tb")/h$i/subnet.env"
+        node_start "$kind" "$tb" "$i" || return 1
+        hostgw_pids[i]=$TB_PID
+        node_wait "$kind" "$tb" "$i" "$TB_PID" || return 1
+      done ;;
+  esac
+  tb_wait 30 "$leg path" ip netns exec "${leg_src[$leg]}" ping -c 1 -W 1 "${leg_ip[$leg]}"
+}
+
+# hostgw_leg_down LEG: stops LEG's daemons, then removes every route and rule a leg makes, so the
+# next leg starts from the same bare hosts.
+hostgw_leg_down() {
+  local tb=$hostgw_tb i j ns
+  for i in 1 2; do [[ -n "${hostgw_pids[i]:-}" ]] && tb_stop_pid "${hostgw_pids[i]}"; hostgw_pids[i]=""; done
+  for i in 1 2; do
+    j=$((3 - i)); ns=$(tb_ns_host "$tb" "$i")
+    ip -n "$ns" route del "${hostgw_net[j]}" 2>/dev/null
+    ip netns exec "$ns" sh -c 'iptables -D FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD 2>/dev/null
+      iptables -F FLANNEL-FWD 2>/dev/null; iptables -X FLANNEL-FWD 2>/dev/null
+      [ -z "$(iptables -S FORWARD | grep -v "^-P")" ]' || { echo "bench: FORWARD rules left in $ns:" >&2; ip netns exec "$ns" iptables -S FORWARD >&2; return 1; }
+  done
+  return 0
+}
+
+# hostgw_rounds: $rounds rounds; each leg in rotated order is brought up, measured, torn down.
+hostgw_rounds() {
+  local -a ready=() order=()
+  local leg r k n p rate
+  for leg in routed hostgw-flanneld hostgw-flannelps; do [[ -n "${leg_tb[$leg]:-}" ]] && ready+=("$leg"); done
+  n=${#ready[@]}
+  ((n)) || return 0
+  echo "  $rounds rounds of iperf3 -P 1 and -P 4, ${secs}s each, over: ${ready[*]}"
+  for ((r = 0; r < rounds; r++)); do
+    order=()
+    for ((k = 0; k < n; k++)); do order+=("${ready[$(((k + r) % n))]}"); done
+    for leg in "${order[@]}"; do
+      if ! hostgw_leg_up "$leg"; then
+        note[$leg]="${note[$leg]:-}round $r: the leg did not come up; "; hostgw_leg_down || return 1; continue
+      fi
+      for p in 1 4; do
+        rate=$(iperf_once "$leg" "$p")
+        [[ -n "$rate" ]] || note[$leg]="${note[$leg]:-}an iperf3 -P $p run failed; "
+        if ((p == 1)); then samples1[$leg]+=" $rate"; else samples4[$leg]+=" $rate"; fi
+      done
+      hostgw_leg_down || return 1
     done
   done
-  leg_ready "$leg" "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${addr[2]}"
+  for leg in "${ready[@]}"; do
+    tcp1[$leg]=$(median <<<"${samples1[$leg]}"); tcp4[$leg]=$(median <<<"${samples4[$leg]}")
+    echo "  $leg: TCP1 ${samples1[$leg]# } -> ${tcp1[$leg]}; TCP4 ${samples4[$leg]# } -> ${tcp4[$leg]}"
+  done
 }
 
 # legs_down LEG...: removes the testbeds of those legs.
@@ -267,11 +354,10 @@ want vxlan-flanneld && { pair_up vxlan-flanneld flanneld vxlan || failed=1; }
 want vxlan-flannelps && { pair_up vxlan-flannelps flannelps vxlan || failed=1; }
 measure_rounds vxlan-flanneld vxlan-flannelps
 legs_down vxlan-flanneld vxlan-flannelps
-want routed && { routed_up || failed=1; }
-want hostgw-flanneld && { pair_up hostgw-flanneld flanneld host-gw || failed=1; }
-want hostgw-flannelps && { pair_up hostgw-flannelps flannelps host-gw || failed=1; }
-measure_rounds routed hostgw-flanneld hostgw-flannelps
-legs_down routed hostgw-flanneld hostgw-flannelps
+if want routed || want hostgw-flanneld || want hostgw-flannelps; then
+  if hostgw_up; then hostgw_rounds || failed=1; else failed=1; fi
+  tb_destroy "$hostgw_tb"
+fi
 for how in txn each; do
   want "scale-$how-flanneld" && { scale_leg "$how" flanneld || failed=1; }
   want "scale-$how-flannelps" && { scale_leg "$how" flannelps || failed=1; }
