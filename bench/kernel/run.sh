@@ -189,6 +189,9 @@ pair_up() {
 # on each, the iperf3 server; then the nodes are stopped and everything they programmed removed.
 hostgw_tb="$tb_prefix-hg"
 declare -a hostgw_net hostgw_pids
+# round_rate[LEG.P.ROUND]: one iperf3 -P P figure; paired[LEG.P]: median over rounds of LEG / routed
+# in the same round (minutes apart at most, so slow drift of the machine cancels out).
+declare -A round_rate paired
 hostgw_up() {
   local tb=$hostgw_tb i leg
   echo "bench: legs routed, hostgw-flanneld, hostgw-flannelps on one testbed, taking turns"
@@ -272,6 +275,7 @@ hostgw_rounds() {
         rate=$(iperf_once "$leg" "$p")
         [[ -n "$rate" ]] || note[$leg]="${note[$leg]:-}an iperf3 -P $p run failed; "
         if ((p == 1)); then samples1[$leg]+=" $rate"; else samples4[$leg]+=" $rate"; fi
+        [[ -n "$rate" ]] && round_rate[$leg.$p.$r]=$rate
       done
       hostgw_leg_down || return 1
     done
@@ -279,6 +283,16 @@ hostgw_rounds() {
   for leg in "${ready[@]}"; do
     tcp1[$leg]=$(median <<<"${samples1[$leg]}"); tcp4[$leg]=$(median <<<"${samples4[$leg]}")
     echo "  $leg: TCP1 ${samples1[$leg]# } -> ${tcp1[$leg]}; TCP4 ${samples4[$leg]# } -> ${tcp4[$leg]}"
+    [[ "$leg" == routed ]] && continue
+    for p in 1 4; do
+      local ratios=""
+      for ((r = 0; r < rounds; r++)); do
+        [[ -n "${round_rate[$leg.$p.$r]:-}" && -n "${round_rate[routed.$p.$r]:-}" ]] &&
+          ratios+=" $(awk -v a="${round_rate[$leg.$p.$r]}" -v b="${round_rate[routed.$p.$r]}" 'BEGIN { printf "%.3f", a / b }')"
+      done
+      paired[$leg.$p]=$(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+      echo "  $leg TCP$p / routed, round by round:$ratios -> median ${paired[$leg.$p]}"
+    done
   done
 }
 
@@ -393,6 +407,10 @@ for p in "vxlan-flannelps vxlan-flanneld" "hostgw-flannelps routed"; do
   [[ -n "${tcp1[$leg]:-}" ]] || continue
   t=$(ratio "${tcp1[$leg]}" "${tcp1[$bl]:--}"); t4=$(ratio "${tcp4[$leg]}" "${tcp4[$bl]:--}")
   echo "goal: $leg TCP1 >= 0.95x $bl: $t -> $(goal "$t" 0.95 ge); TCP4: $t4 -> $(goal "$t4" 0.95 ge)"
+done
+for leg in hostgw-flanneld hostgw-flannelps; do
+  [[ -n "${paired[$leg.1]:-}" ]] || continue
+  echo "paired: $leg / routed, median of same-round ratios: TCP1 ${paired[$leg.1]} -> $(goal "${paired[$leg.1]}" 0.95 ge); TCP4 ${paired[$leg.4]} -> $(goal "${paired[$leg.4]}" 0.95 ge)"
 done
 for how in txn each; do
   [[ -n "${t_add[scale-$how-flannelps]:-}" ]] || continue
