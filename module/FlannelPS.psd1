@@ -5,7 +5,7 @@
     Author               = 'FlannelPS contributors'
     CompanyName          = 'FlannelPS'
     Copyright            = '(c) FlannelPS contributors. Apache-2.0.'
-    Description          = 'flannel for Docker hosts as a PowerShell module: etcd-backed subnet leases, the UDP overlay datapath and the Docker configuration steps, interoperable with flanneld.'
+    Description          = 'flannel for Docker hosts as a PowerShell module: etcd-backed subnet leases, the udp, vxlan and host-gw backends, and the Docker configuration steps; a FlannelPS node joins a cluster of flanneld nodes.'
     # The assemblies target .NET 10, which pwsh 7.6 is the first to run on: an older pwsh must fail this check, not the load.
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
@@ -37,7 +37,7 @@
         PSData = @{
             Tags         = @('flannel', 'overlay', 'network', 'etcd', 'docker', 'Linux', 'PSEdition_Core')
             LicenseUri   = 'https://www.apache.org/licenses/LICENSE-2.0'
-            ReleaseNotes = '0.1.0: first release. flannel as cmdlets and a flanneld drop-in: etcd v3 subnet leases and reservations, the udp and alloc backends, subnet.env and the Docker steps (docker_opts.env, bridge, drop-in), a systemd service; interoperates with flanneld v0.20.'
+            ReleaseNotes = '0.1.0: first release. flannel as cmdlets and a flanneld drop-in (a native executable): etcd v3 subnet leases and reservations; the vxlan, host-gw, udp (with TUN and UDP offloads) and alloc backends; subnet.env and the Docker steps (docker_opts.env, bridge, drop-in); a systemd service; interoperates with flanneld v0.20 in mixed clusters.'
         }
     }
 }

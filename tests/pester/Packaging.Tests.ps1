@@ -116,6 +116,24 @@ Export-FlannelDockerOptions -SubnetFile '$work/subnet.env' -Path '$work/docker_o
         (Get-Content $out -Raw).Trim() | Should -BeExactly "v$version (FlannelPS)"
     }
 
+    It 'is found by each of its cmdlet names in a folder repository (Find-PSResource -CommandName)' {
+        $cmdlets = (Import-PowerShellDataFile (Join-Path $repoRoot 'module/FlannelPS.psd1')).CmdletsToExport
+        $find = Invoke-IsolatedPwsh @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name '$repoName' -Uri '$feed' -Trusted
+try {
+    foreach (`$c in '$($cmdlets -join "','")', 'Get-NoSuchFlannelThing') {
+        `$r = Find-PSResource -CommandName `$c -Repository '$repoName' -ErrorAction SilentlyContinue
+        "`$c=`$(@(`$r.ParentResource.Name) -join ',')"
+    }
+}
+finally { Unregister-PSResourceRepository -Name '$repoName' }
+"@
+        $find.ExitCode | Should -Be 0 -Because $find.Err
+        $lines = @($find.Out.Trim() -split "`n" | ForEach-Object Trim)
+        $lines | Should -Be (@($cmdlets | ForEach-Object { "$_=FlannelPS" }) + 'Get-NoSuchFlannelThing=')
+    }
+
     It 'the installed module talks to etcd (Get-FlannelNetworkConfig)' {
         $etcd = Get-TestEtcdEndpoint
         $prefix = New-TestPrefix 'pkg'
