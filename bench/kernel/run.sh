@@ -116,9 +116,13 @@ iperf_once() {
   grep -qE 'receiver$' <<<"$out" || echo "$out" >>"$work/$leg-iperf3-P$p.log"
 }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median [FORMAT]: the median of the numbers on stdin, printed with FORMAT (default %.0f); "-" for none.
+median() { tr ' ' '\n' | grep . | sort -g | awk -v f="${1:-%.0f}\n" '{v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) printf f, v[(NR + 1) / 2]; else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# measure_rounds LEG...: $rounds rounds over the ready legs among LEG..., then medians.
+# measure_rounds LEG...: $rounds rounds over the ready legs among LEG..., then medians. Each figure
+# is also kept by round in round_rate[LEG.P.ROUND]. When leg_up/leg_down name functions, every leg
+# is brought up before its turn and torn down after it (the host-gw legs share one testbed).
+leg_up=""; leg_down=""
 measure_rounds() {
   local -a ready=() order=()
   local leg r k n p rate
@@ -130,11 +134,16 @@ measure_rounds() {
     order=()
     for ((k = 0; k < n; k++)); do order+=("${ready[$(((k + r) % n))]}"); done
     for leg in "${order[@]}"; do
+      if [[ -n "$leg_up" ]] && ! "$leg_up" "$leg"; then
+        note[$leg]="${note[$leg]:-}round $r: the leg did not come up; "; "$leg_down" || return 1; continue
+      fi
       for p in 1 4; do
         rate=$(iperf_once "$leg" "$p")
         [[ -n "$rate" ]] || note[$leg]="${note[$leg]:-}an iperf3 -P $p run failed; "
         if ((p == 1)); then samples1[$leg]+=" $rate"; else samples4[$leg]+=" $rate"; fi
+        [[ -n "$rate" ]] && round_rate[$leg.$p.$r]=$rate
       done
+      if [[ -n "$leg_down" ]]; then "$leg_down" || return 1; fi
     done
   done
   for leg in "${ready[@]}"; do
@@ -259,41 +268,22 @@ hostgw_leg_down() {
   return 0
 }
 
-# hostgw_rounds: $rounds rounds; each leg in rotated order is brought up, measured, torn down.
+# hostgw_rounds: the host-gw legs in rounds, each brought up, measured and torn down in its turn;
+# then each leg's median of same-round ratios to routed.
 hostgw_rounds() {
-  local -a ready=() order=()
-  local leg r k n p rate
-  for leg in routed routed-again hostgw-flanneld hostgw-flannelps; do [[ -n "${leg_tb[$leg]:-}" ]] && ready+=("$leg"); done
-  n=${#ready[@]}
-  ((n)) || return 0
-  echo "  $rounds rounds of iperf3 -P 1 and -P 4, ${secs}s each, over: ${ready[*]}"
-  for ((r = 0; r < rounds; r++)); do
-    order=()
-    for ((k = 0; k < n; k++)); do order+=("${ready[$(((k + r) % n))]}"); done
-    for leg in "${order[@]}"; do
-      if ! hostgw_leg_up "$leg"; then
-        note[$leg]="${note[$leg]:-}round $r: the leg did not come up; "; hostgw_leg_down || return 1; continue
-      fi
-      for p in 1 4; do
-        rate=$(iperf_once "$leg" "$p")
-        [[ -n "$rate" ]] || note[$leg]="${note[$leg]:-}an iperf3 -P $p run failed; "
-        if ((p == 1)); then samples1[$leg]+=" $rate"; else samples4[$leg]+=" $rate"; fi
-        [[ -n "$rate" ]] && round_rate[$leg.$p.$r]=$rate
-      done
-      hostgw_leg_down || return 1
-    done
-  done
-  for leg in "${ready[@]}"; do
-    tcp1[$leg]=$(median <<<"${samples1[$leg]}"); tcp4[$leg]=$(median <<<"${samples4[$leg]}")
-    echo "  $leg: TCP1 ${samples1[$leg]# } -> ${tcp1[$leg]}; TCP4 ${samples4[$leg]# } -> ${tcp4[$leg]}"
-    [[ "$leg" == routed ]] && continue
+  local leg p r ratios
+  leg_up=hostgw_leg_up; leg_down=hostgw_leg_down
+  measure_rounds routed routed-again hostgw-flanneld hostgw-flannelps || return 1
+  leg_up=""; leg_down=""
+  for leg in routed-again hostgw-flanneld hostgw-flannelps; do
+    [[ -n "${leg_tb[$leg]:-}" ]] || continue
     for p in 1 4; do
-      local ratios=""
+      ratios=""
       for ((r = 0; r < rounds; r++)); do
         [[ -n "${round_rate[$leg.$p.$r]:-}" && -n "${round_rate[routed.$p.$r]:-}" ]] &&
           ratios+=" $(awk -v a="${round_rate[$leg.$p.$r]}" -v b="${round_rate[routed.$p.$r]}" 'BEGIN { printf "%.3f", a / b }')"
       done
-      paired[$leg.$p]=$(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+      paired[$leg.$p]=$(median %.2f <<<"$ratios")
       echo "  $leg TCP$p / routed, round by round:$ratios -> median ${paired[$leg.$p]}"
     done
   done
