@@ -357,24 +357,23 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
         _routes.Lookup(Ipv4Packet.SourceValue(packet))?.Counters.AddRx(len);
     }
 
-    private void WriteToTun(ReadOnlySpan<byte> packet)
-    {
-        // The TUN queue can be momentarily full: wait for room a bounded number of times, then drop.
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            if (_tun.TryWrite(packet, out var errno)) return;
-            if (errno != Errno.EAGAIN) break;
-            if (!Readiness.WaitWritable(_tun.Fd, 10) && _stopping) break;
-        }
-        Counters.TunWriteErrors++;
-    }
+    private void WriteToTun(ReadOnlySpan<byte> packet) => WriteWithRoom(default, packet);
 
-    /// <summary>The coalescer's output: one packet with its virtio header into the TUN, with WriteToTun's bounded wait.</summary>
-    bool ITunSink.Write(ReadOnlySpan<byte> virtioHeader, ReadOnlySpan<byte> packet)
+    /// <summary>The coalescer's output: one packet with its virtio header into the TUN.</summary>
+    bool ITunSink.Write(ReadOnlySpan<byte> virtioHeader, ReadOnlySpan<byte> packet) => WriteWithRoom(virtioHeader, packet);
+
+    /// <summary>
+    /// Writes one packet into the TUN, after <paramref name="virtioHeader"/> unless it is empty (then
+    /// the device's plain form). The TUN queue can be momentarily full: wait for room a bounded number
+    /// of times, then drop and count it.
+    /// </summary>
+    private bool WriteWithRoom(ReadOnlySpan<byte> virtioHeader, ReadOnlySpan<byte> packet)
     {
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            if (_tun.TryWrite(virtioHeader, packet, out var errno)) return true;
+            int errno;
+            bool written = virtioHeader.IsEmpty ? _tun.TryWrite(packet, out errno) : _tun.TryWrite(virtioHeader, packet, out errno);
+            if (written) return true;
             if (errno != Errno.EAGAIN) break;
             if (!Readiness.WaitWritable(_tun.Fd, 10) && _stopping) break;
         }
