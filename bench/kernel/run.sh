@@ -14,6 +14,12 @@
 #                        resolution; on shared 2-CPU VMs single runs differ by up to 20%)
 #       hostgw-flanneld  real flanneld, Backend host-gw (a second reference for the same path)
 #       hostgw-flannelps a FlannelPS node, Backend host-gw
+#       Opt-in legs that split what a host-gw daemon adds to routed into its two parts:
+#       routed-fwd       the static routes plus flannel's FORWARD rules (FLANNEL-FWD) added by
+#                        hand, no daemon: the cost of the rules alone
+#       hostgw-flanneld-norules, hostgw-flannelps-norules
+#                        the daemon run with -iptables-forward-rules=false: the cost of the
+#                        running daemon alone
 #       Goal: FlannelPS >= 0.95x its baseline. Both use the kernel's own datapath, so less than
 #       that means a setup difference (MTU, offloads, extra hops), not a slower implementation.
 #       The three legs take turns on ONE testbed (same namespaces, veths, bridges, containers):
@@ -40,6 +46,8 @@
 #      FLANNELPS_BENCH_LEGS     subset, comma separated: vxlan-flanneld,vxlan-flannelps,routed,routed-again,
 #                               hostgw-flanneld,hostgw-flannelps,scale-txn-flanneld,
 #                               scale-txn-flannelps,scale-each-flanneld,scale-each-flannelps
+#                               (default: all of these); opt-in: routed-fwd,
+#                               hostgw-flanneld-norules,hostgw-flannelps-norules
 #      FLANNELPS_BENCH_PREFIX   namespace name prefix (default fpkb; the PID is appended)
 #      FLANNELPS_BENCH_NO_BUILD 1 = do not run ./build.sh when out/FlannelPS is missing
 #      FLANNELPS_MODULE         module manifest (default out/FlannelPS/FlannelPS.psd1)
@@ -152,15 +160,17 @@ measure_rounds() {
   done
 }
 
-# node_start KIND TB I: a flanneld or FlannelPS node on host I (the testbed's etcd, host's subnet
-# file). Both are daemons started with the same flags: real flanneld, or FlannelPS's compiled
-# bin/flanneld (what a service runs), so the only difference is the implementation.
+# node_start KIND TB I [FLAG...]: a flanneld or FlannelPS node on host I (the testbed's etcd,
+# host's subnet file, then FLAG...). Both are daemons started with the same flags: real flanneld,
+# or FlannelPS's compiled bin/flanneld (what a service runs), so the only difference is the
+# implementation.
 node_start() {
   local kind=$1 tb=$2 i=$3 log="$work/$2-h$3-$1.log"
+  shift 3
   if [[ "$kind" == flanneld ]]; then
-    tb_flanneld "$tb" "$i" "$log"
+    tb_flanneld "$tb" "$i" "$log" "$@"
   else
-    FLANNELD_BINARY="$(dirname "$module")/bin/flanneld" tb_flanneld "$tb" "$i" "$log"
+    FLANNELD_BINARY="$(dirname "$module")/bin/flanneld" tb_flanneld "$tb" "$i" "$log" "$@"
   fi
 }
 
@@ -200,13 +210,14 @@ pair_up() {
 # subnets (kept in etcd: each later daemon start finds its lease again by PublicIP), a container
 # on each, the iperf3 server; then the nodes are stopped and everything they programmed removed.
 hostgw_tb="$tb_prefix-hg"
+hostgw_legs=(routed routed-again routed-fwd hostgw-flanneld hostgw-flannelps hostgw-flanneld-norules hostgw-flannelps-norules)
 declare -a hostgw_net hostgw_pids
 # round_rate[LEG.P.ROUND]: one iperf3 -P P figure; paired[LEG.P]: median over rounds of LEG / routed
 # in the same round (minutes apart at most, so slow drift of the machine cancels out).
 declare -A round_rate paired
 hostgw_up() {
   local tb=$hostgw_tb i leg
-  echo "bench: legs routed, hostgw-flanneld, hostgw-flannelps on one testbed, taking turns"
+  echo "bench: the host-gw legs and their routed baseline on one testbed, taking turns"
   tb_new "$tb" 2 etcd || return 1
   tb_etcdctl "$tb" put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"host-gw"}}' >/dev/null || return 1
   local -a addr=()
@@ -221,10 +232,10 @@ hostgw_up() {
     addr[i]=$(tb_add_containers "$tb" "$i" "$subnet" "$mtu") || return 1
   done
   hostgw_leg_down hostgw-flannelps
-  for leg in routed routed-again hostgw-flanneld hostgw-flannelps; do
-    leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"
+  for leg in "${hostgw_legs[@]}"; do
     want "$leg" || continue
-    if [[ "$leg" == hostgw-flanneld && -n "$flanneld_skip" ]]; then skip_leg "$leg" "$flanneld_skip"; continue; fi
+    leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"
+    if [[ "$leg" == hostgw-flanneld* && -n "$flanneld_skip" ]]; then skip_leg "$leg" "$flanneld_skip"; continue; fi
     leg_tb[$leg]=$tb; leg_src[$leg]=$(tb_ns_container "$tb" 1 1); leg_dst[$leg]=$(tb_ns_container "$tb" 2 1); leg_ip[$leg]=${addr[2]}
     samples1[$leg]=""; samples4[$leg]=""
   done
@@ -234,18 +245,26 @@ hostgw_up() {
 
 # hostgw_leg_up LEG: routes for LEG on both hosts (static ones, or its two daemons), then the path.
 hostgw_leg_up() {
-  local leg=$1 tb=$hostgw_tb i j kind
+  local leg=$1 tb=$hostgw_tb i j kind ns
+  local -a flags=()
   case $leg in
-    routed | routed-again)
+    routed | routed-again | routed-fwd)
       for i in 1 2; do
-        j=$((3 - i))
-        ip -n "$(tb_ns_host "$tb" "$i")" route replace "${hostgw_net[j]}" via "$(tb_host_ip "$j")" dev eth0 || return 1
+        j=$((3 - i)); ns=$(tb_ns_host "$tb" "$i")
+        ip -n "$ns" route replace "${hostgw_net[j]}" via "$(tb_host_ip "$j")" dev eth0 || return 1
+        [[ "$leg" == routed-fwd ]] || continue
+        # The rules flannel installs with -iptables-forward-rules (its default), for 10.0.0.0/16.
+        ip netns exec "$ns" sh -c 'iptables -N FLANNEL-FWD &&
+          iptables -A FLANNEL-FWD -s 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT &&
+          iptables -A FLANNEL-FWD -d 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT &&
+          iptables -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD' || return 1
       done ;;
     *)
       kind=${leg#hostgw-}
+      [[ "$kind" == *-norules ]] && { kind=${kind%-norules}; flags=(-iptables-forward-rules=false); }
       for i in 1 2; do
         rm -f "$(tb_dir "$tb")/h$i/subnet.env"
-        node_start "$kind" "$tb" "$i" || return 1
+        node_start "$kind" "$tb" "$i" "${flags[@]}" || return 1
         hostgw_pids[i]=$TB_PID
         node_wait "$kind" "$tb" "$i" "$TB_PID" || return 1
       done ;;
@@ -273,9 +292,9 @@ hostgw_leg_down() {
 hostgw_rounds() {
   local leg p r ratios
   leg_up=hostgw_leg_up; leg_down=hostgw_leg_down
-  measure_rounds routed routed-again hostgw-flanneld hostgw-flannelps || return 1
+  measure_rounds "${hostgw_legs[@]}" || return 1
   leg_up=""; leg_down=""
-  for leg in routed-again hostgw-flanneld hostgw-flannelps; do
+  for leg in "${hostgw_legs[@]:1}"; do
     [[ -n "${leg_tb[$leg]:-}" ]] || continue
     for p in 1 4; do
       ratios=""
@@ -361,7 +380,7 @@ want vxlan-flanneld && { pair_up vxlan-flanneld flanneld vxlan || failed=1; }
 want vxlan-flannelps && { pair_up vxlan-flannelps flannelps vxlan || failed=1; }
 measure_rounds vxlan-flanneld vxlan-flannelps
 legs_down vxlan-flanneld vxlan-flannelps
-if want routed || want routed-again || want hostgw-flanneld || want hostgw-flannelps; then
+if want routed || want routed-again || want routed-fwd || want hostgw-flanneld || want hostgw-flannelps || want hostgw-flanneld-norules || want hostgw-flannelps-norules; then
   if hostgw_up; then hostgw_rounds || failed=1; else failed=1; fi
   tb_destroy "$hostgw_tb"
 fi
@@ -378,7 +397,7 @@ if ((${#leg_order[@]})); then
   for leg in "${leg_order[@]}"; do
     case $leg in
       vxlan-flannelps) bl=vxlan-flanneld ;;
-      hostgw-* | routed-again) bl=routed ;;
+      hostgw-* | routed-?*) bl=routed ;;
       *) bl="" ;;
     esac
     r1="-"; r4="-"
@@ -401,7 +420,7 @@ for p in "vxlan-flannelps vxlan-flanneld" "hostgw-flannelps routed"; do
   t=$(ratio "${tcp1[$leg]}" "${tcp1[$bl]:--}"); t4=$(ratio "${tcp4[$leg]}" "${tcp4[$bl]:--}")
   echo "goal: $leg TCP1 >= 0.95x $bl: $t -> $(goal "$t" 0.95 ge); TCP4: $t4 -> $(goal "$t4" 0.95 ge)"
 done
-for leg in routed-again hostgw-flanneld hostgw-flannelps; do
+for leg in "${hostgw_legs[@]:1}"; do
   [[ -n "${paired[$leg.1]:-}" ]] || continue
   echo "paired: $leg / routed, median of same-round ratios: TCP1 ${paired[$leg.1]} -> $(goal "${paired[$leg.1]}" 0.95 ge); TCP4 ${paired[$leg.4]} -> $(goal "${paired[$leg.4]}" 0.95 ge)"
 done
