@@ -60,8 +60,16 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
         {
             throw Failed(RTM_GETROUTE, destination.ToString(), e);
         }
-        var names = Names(DumpLinks(s));
-        return answer.Select(m => RtnetlinkMessages.ParseRoute(m, names)?.Route).FirstOrDefault(r => r is not null);
+        // Only the route's own device is named: one link by index, not a dump of all of them (a
+        // DirectRouting node asks this once per peer).
+        var names = new Dictionary<int, string>();
+        foreach (var m in answer)
+        {
+            int oif = RtnetlinkMessages.RouteOutputIndex(m);
+            if (oif > 0 && TryGetLink(s, oif) is { } link) names[oif] = link.Name;
+            if (RtnetlinkMessages.ParseRoute(m, names) is { } route) return route.Route;
+        }
+        return null;
     }
 
     public IReadOnlyList<HostNeighbour> GetNeighbours(string device)
@@ -209,11 +217,17 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
         }
     }
 
-    private static RtnetlinkMessages.LinkInfo? TryGetLink(NetlinkSocket s, string name)
+    private static RtnetlinkMessages.LinkInfo? TryGetLink(NetlinkSocket s, string name) =>
+        IsValidName(name) ? TryGetLink(s, name, (w, seq) => RtnetlinkMessages.GetLink(w, name, seq)) : null;
+
+    private static RtnetlinkMessages.LinkInfo? TryGetLink(NetlinkSocket s, int index) =>
+        TryGetLink(s, $"link index {index}", (w, seq) => RtnetlinkMessages.GetLink(w, index, seq));
+
+    /// <summary>One RTM_GETLINK and its answer; null when the kernel has no such link (ENODEV).</summary>
+    private static RtnetlinkMessages.LinkInfo? TryGetLink(NetlinkSocket s, string what, Action<NetlinkWriter, uint> write)
     {
-        if (!IsValidName(name)) return null;
         var w = new NetlinkWriter(64);
-        RtnetlinkMessages.GetLink(w, name, s.NextSequence());
+        write(w, s.NextSequence());
         try
         {
             return s.Request(w).Select(RtnetlinkMessages.ParseLink).FirstOrDefault(l => l is not null);
@@ -224,7 +238,7 @@ public sealed class RtnetlinkHostNetwork : IHostNetwork
         }
         catch (NetlinkErrorException e)
         {
-            throw Failed(RTM_GETLINK, name, e);
+            throw Failed(RTM_GETLINK, what, e);
         }
     }
 

@@ -55,6 +55,14 @@ internal static class RtnetlinkMessages
         w.End();
     }
 
+    /// <summary>RTM_GETLINK for one link by index (`ip link show dev` of an index a route or neighbour names).</summary>
+    public static void GetLink(NetlinkWriter w, int index, uint seq)
+    {
+        w.Begin(RTM_GETLINK, Change, seq);
+        w.IfInfo(AF_UNSPEC, index);
+        w.End();
+    }
+
     /// <summary>RTM_GETROUTE for one destination (`ip route get DST`).</summary>
     public static void GetRoute(NetlinkWriter w, Ip4 destination, uint seq)
     {
@@ -252,6 +260,10 @@ internal static class RtnetlinkMessages
         };
         return (table, route);
     }
+
+    /// <summary>The index of an IPv4 route's output device (RTA_OIF); 0 when it has none (blackhole, unreachable).</summary>
+    public static int RouteOutputIndex(NetlinkMessage m) =>
+        m.Type != RTM_NEWROUTE || m.Payload.Length < RtMsgSize || m.U8(0) != AF_INET ? 0 : (int)(m.Attributes(RtMsgSize).U32(RTA_OIF) ?? 0);
 
     /// <summary>An IPv4 neighbour with a link-layer address (incomplete entries have none and are skipped).</summary>
     public static (int Index, HostNeighbour Neighbour)? ParseNeighbour(NetlinkMessage m, IReadOnlyDictionary<int, string> names)
