@@ -109,6 +109,20 @@ Describe 'Subnet leases' {
         Get-EtcdValue "$prefix/subnets/10.0.33.0-24" | Should -BeExactly $value
     }
 
+    It 'reads a piped lease again by its key: its new value, the filters, or a not-found error once it is gone' {
+        Invoke-Etcdctl put "$prefix/subnets/10.0.34.0-24" '{"PublicIP":"192.0.2.34","PublicIPv6":null}' | Out-Null
+        $l = Get-FlannelSubnetLease @common -Subnet 10.0.34.0/24
+        Invoke-Etcdctl put "$prefix/subnets/10.0.34.0-24" '{"PublicIP":"192.0.2.35","PublicIPv6":null}' | Out-Null
+        ($l | Get-FlannelSubnetLease @common).PublicIP | Should -Be '192.0.2.35'
+        @($l | Get-FlannelSubnetLease @common -PublicIP 192.0.2.34).Count | Should -Be 0
+        @($l | Get-FlannelSubnetLease @common -Reservation).Count | Should -Be 1
+        Invoke-Etcdctl del "$prefix/subnets/10.0.34.0-24" | Out-Null
+        $got = @($l | Get-FlannelSubnetLease @common -ErrorVariable e -ErrorAction SilentlyContinue)
+        $got.Count | Should -Be 0
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'FlannelSubnetLeaseNotFound,*'
+        "$($e[0])" | Should -BeLike "*'10.0.34.0/24' under $prefix/subnets*"
+    }
+
     It 'warns about each key it skips for a bad value instead of dropping it silently (issue 13 item 6)' {
         Invoke-Etcdctl put "$prefix/subnets/10.0.41.0-24" 'not json' | Out-Null
         Invoke-Etcdctl put "$prefix/subnets/10.0.42.0-24" '{"PublicIP":"192.0.2.42"}' | Out-Null

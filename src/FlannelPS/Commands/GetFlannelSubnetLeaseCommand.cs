@@ -47,7 +47,7 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
                 Core.Subnet.ISubnetRegistry originRegistry;
                 try { (origin, originRegistry) = RegistryForOrigin(piped.EtcdEndpoint, piped.EtcdPrefix, $"Lease {piped.Key}"); }
                 catch (Core.Errors.FlannelException ex) { WriteError(ErrorMapper.ToErrorRecord(ex)); continue; }
-                Read(origin, originRegistry, [piped.Subnet.ToString()]);
+                ReadAgain(origin, originRegistry, piped);
             }
             return;
         }
@@ -55,6 +55,25 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
         var (options, registry) = InvocationRegistry();
         Read(options, registry, Subnet);
     }
+
+    // A piped lease is one key: it is read alone (with its TTL), not by listing every lease again.
+    private void ReadAgain(Core.Registry.EtcdOptions options, Core.Subnet.ISubnetRegistry registry, FlannelSubnetLease piped)
+    {
+        var publicIp = Checked(() => PublicIPOption.Parse(PublicIP));
+        RunAsync(async ct =>
+        {
+            var lease = await registry.GetLeaseAsync(piped.Net, ct).ConfigureAwait(false);
+            if (lease is null) EmitError(NotFound(piped.Subnet.ToString(), options));
+            else if (Wanted(lease, publicIp)) Emit(new FlannelSubnetLease(lease, options));
+        });
+    }
+
+    private bool Wanted(Core.Subnet.Lease lease, Core.Net.Ip4? publicIp) =>
+        (publicIp is not { } ip || lease.Attrs.PublicIP == ip) && (!Reservation || lease.IsReservation);
+
+    private static ErrorRecord NotFound(string subnet, Core.Registry.EtcdOptions options) =>
+        new(new ItemNotFoundException($"No subnet lease '{subnet}' under {options.SubnetsPrefix}."),
+            "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, subnet);
 
     private void Read(Core.Registry.EtcdOptions options, Core.Subnet.ISubnetRegistry registry, string[]? subnets)
     {
@@ -70,16 +89,13 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
                 {
                     if (!patterns.Any(p => p.IsMatch(subnet) || p.IsMatch(lease.Key))) continue;
                 }
-                if (publicIp is { } ip && lease.Attrs.PublicIP != ip) continue;
-                if (Reservation && !lease.IsReservation) continue;
-                Emit(new FlannelSubnetLease(lease, options));
+                if (Wanted(lease, publicIp)) Emit(new FlannelSubnetLease(lease, options));
             }
             // A literal subnet that matched nothing is an error, as Get-Item would report it.
             foreach (var s in subnets ?? [])
             {
                 if (!WildcardPattern.ContainsWildcardCharacters(s) && !snapshot.Leases.Any(l => l.Subnet.ToString() == s || l.Key == s))
-                    EmitError(new ErrorRecord(new ItemNotFoundException($"No subnet lease '{s}' under {options.SubnetsPrefix}."),
-                        "FlannelSubnetLeaseNotFound", ErrorCategory.ObjectNotFound, s));
+                    EmitError(NotFound(s, options));
             }
         });
     }
