@@ -18,6 +18,7 @@
 #
 # Usage (root): bench/datapath/run.sh
 # Env: FLANNELPS_BENCH_SECONDS  iperf3 duration per test (default 5)
+#      FLANNELPS_BENCH_WARMUP   seconds of a discarded iperf3 -P 4 run before each leg's measured ones (default 3; 0 = none)
 #      FLANNELPS_BENCH_PINGS    pings per leg, 0.02 s apart (default 200: 50 left the average at the mercy of one outlier)
 #      FLANNELPS_BENCH_RTT_INSTANCES  interleaved RTT: forwarder/node instance pairs (default 3)
 #      FLANNELPS_BENCH_RTT_ROUNDS  interleaved RTT: rounds per instance pair (default 4); 0 = none
@@ -42,6 +43,7 @@ cd "$repo" || exit 1
 export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1
 
 secs=${FLANNELPS_BENCH_SECONDS:-5}
+warmup=${FLANNELPS_BENCH_WARMUP:-3}
 pings=${FLANNELPS_BENCH_PINGS:-200}
 iinstances=${FLANNELPS_BENCH_RTT_INSTANCES:-3}
 irounds_per=${FLANNELPS_BENCH_RTT_ROUNDS:-4}
@@ -119,6 +121,10 @@ measure() {
   fi
   local p out
   [[ -n "${on_transfer_start:-}" ]] && "$on_transfer_start"
+  # A discarded warm-up run first, for every leg alike: a node started seconds ago is still
+  # compiling its hot loops (the JIT's second tier took ~4% of the machine during a first run),
+  # and a daemon's speed is its steady state. It lies inside the GC window all the same.
+  ((warmup > 0)) && timeout $((warmup + 20)) ip netns exec "$src" iperf3 -c "$ip" -p 5201 -t "$warmup" -P 4 >/dev/null 2>&1
   cpugb1[$leg]="-"; cpugb4[$leg]="-"; nodegb1[$leg]="-"; nodegb4[$leg]="-"
   for p in 1 4; do
     local t0 n0 t1 n1
@@ -227,7 +233,7 @@ leg_cfwd() {
   # Kept up (idle: the forwarder sleeps in poll) for the interleaved RTT rounds; cfwd_down after.
   ipath_src[cfwd]=$(tb_ns_container "$tb" 1 1) ipath_ip[cfwd]=$b
   ipath_src[underlay]=$(tb_ns_host "$tb" 1) ipath_ip[underlay]=$(tb_host_ip 2)
-  interleave_wanted || cfwd_down
+  keep_testbeds || cfwd_down
 }
 
 cfwd_down() {
@@ -297,7 +303,7 @@ leg_flannelps() {
   on_transfer_start=fp_transfer_start on_transfer_end=fp_transfer_end node_ticks_of=fp_leg_ticks \
     measure flannelps "$tb" "$(tb_ns_container "$tb" 1 1)" "$(tb_ns_container "$tb" 2 1)" "${csub[2]}"
   ipath_src[flannelps]=$(tb_ns_container "$tb" 1 1) ipath_ip[flannelps]=${csub[2]}
-  interleave_wanted || fp_down
+  keep_testbeds || fp_down
 }
 
 fp_leg_ticks() { fp_node_ticks "$fp_tb"; }
@@ -387,6 +393,8 @@ fp_transfer_end() {
 
 # Interleaved RTT needs both testbeds up at once: only when both legs are asked for.
 interleave_wanted() { ((irounds > 0)) && [[ "$legs" == *",cfwd,"* && "$legs" == *",flannelps,"* ]]; }
+# The cfwd and flannelps legs leave their testbeds up for the interleaved RTT or for a hold.
+keep_testbeds() { interleave_wanted || [[ "${FLANNELPS_BENCH_HOLD_SECONDS:-0}" -gt 0 ]]; }
 
 # interleaved_rtt: once the forwarders and nodes of both testbeds are quiet, IROUNDS rounds of
 # IPINGS pings (same parameters as the sequential legs) over each path, paths rotated each round so
