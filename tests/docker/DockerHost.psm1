@@ -84,17 +84,34 @@ exec dockerd `$$Key $quoted >"`$2" 2>&1
     $proc = [Diagnostics.Process]::Start($psi)
     $daemon.Pid = $proc.Id    # nsenter and sh exec, so this is dockerd's PID
     $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
-    while ($true) {
-        & $script:DockerCli -H $daemon.Host version --format '{{.Server.Version}}' *> $null
-        if ($LASTEXITCODE -eq 0) { break }
-        $log = if (Test-Path $daemon.LogFile) { (Get-Content -Tail 15 $daemon.LogFile) -join "`n" } elseif ($proc.HasExited) { $proc.StandardError.ReadToEnd() } else { '' }
-        if ($proc.HasExited -or [DateTime]::UtcNow -gt $deadline) {
-            Stop-TestDockerd -Daemon $daemon
-            throw "dockerd in '$Namespace' did not come up (exited: $($proc.HasExited)). Log tail:`n$log"
+    # Whatever ends the wait without a daemon (its exit, the deadline, an error here), the daemon
+    # started above is stopped before the error leaves: the caller has no handle to clean it up.
+    try {
+        while ($true) {
+            & $script:DockerCli -H $daemon.Host version --format '{{.Server.Version}}' *> $null
+            if ($LASTEXITCODE -eq 0) { break }
+            if ($proc.HasExited -or [DateTime]::UtcNow -gt $deadline) {
+                throw "dockerd in '$Namespace' did not come up (exited: $($proc.HasExited)). Log tail:`n$(Get-TestDockerdLogTail $daemon $proc)"
+            }
+            Start-Sleep -Milliseconds 250
         }
-        Start-Sleep -Milliseconds 250
+    }
+    catch {
+        Stop-TestDockerd -Daemon $daemon
+        throw
     }
     $daemon
+}
+
+function Get-TestDockerdLogTail($Daemon, [Diagnostics.Process] $Process) {
+    # Read once, when it is needed, and without Get-Content -Tail: dockerd may be writing the file,
+    # and -Tail on a growing file has thrown NullReferenceException here.
+    try {
+        if (Test-Path -LiteralPath $Daemon.LogFile) { return ([IO.File]::ReadAllLines($Daemon.LogFile) | Select-Object -Last 15) -join "`n" }
+        if ($Process.HasExited) { return $Process.StandardError.ReadToEnd() }
+    }
+    catch { return "(log unreadable: $($_.Exception.Message))" }
+    ''
 }
 
 function Invoke-TestDocker {
