@@ -11,7 +11,8 @@ Usage: leases.py put|del txn|each ENDPOINT PREFIX COUNT [TTL]
         events "at once", in one watch response. etcd must allow that many operations per
         transaction (--max-txn-ops).
   each: one request per key, back to back: COUNT revisions, as COUNT nodes joining would make.
-Prints the wall-clock time (seconds since the epoch, 6 decimals) at which the first request was sent.
+Prints the wall-clock times (seconds since the epoch, 6 decimals) at which the first request was sent
+and the last one answered.
 """
 import base64
 import json
@@ -72,7 +73,7 @@ def main(argv):
                 post(endpoint, "/v3/kv/put", op["request_put"])
             else:
                 post(endpoint, "/v3/kv/deleterange", op["request_delete_range"])
-    print("%.6f" % sent)
+    print("%.6f %.6f" % (sent, time.time()))
 
 
 if __name__ == "__main__":

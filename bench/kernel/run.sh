@@ -87,7 +87,7 @@ flanneld_skip=""
 [[ -n "$flanneld" ]] || flanneld_skip=$(cat "$work/flanneld-missing")
 if [[ ! -f "$module" && "${FLANNELPS_BENCH_NO_BUILD:-0}" != 1 ]]; then ./build.sh Release >"$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }; fi
 
-declare -A tcp1 tcp4 note t_add t_del
+declare -A tcp1 tcp4 note t_add t_del w_add w_del
 leg_order=()
 scale_order=()
 failed=0
@@ -345,7 +345,7 @@ wait_counts() {
 # written HOW (txn: one transaction; each: one put per lease), then deleted the same way.
 scale_leg() {
   local how=$1 kind=$2 leg="scale-$1-$2" tb="$tb_prefix-s${1:0:1}${2:7:1}" ns pid rc t0 etcdns
-  scale_order+=("$leg"); t_add[$leg]="-"; t_del[$leg]="-"
+  scale_order+=("$leg"); t_add[$leg]="-"; t_del[$leg]="-"; w_add[$leg]="-"; w_del[$leg]="-"
   if [[ "$kind" == flanneld && -n "$flanneld_skip" ]]; then skip_leg "$leg" "$flanneld_skip"; return 0; fi
   echo "bench: leg $leg ($nleases vxlan leases, $how, a $kind node on h1)"
   TB_ETCD_ARGS="--max-txn-ops=$((nleases + 16)) --max-request-bytes=$((nleases * 1024 + 65536))" tb_new "$tb" 1 etcd || return 1
@@ -359,13 +359,15 @@ scale_leg() {
   # subnet.env is written before the lease watch starts: give the node a moment to be watching.
   sleep 2
   [[ "$(kernel_counts "$ns")" == "0 0 0" ]] || { echo "bench: $leg: entries before any lease was written" >&2; tb_destroy "$tb"; return 1; }
-  t0=$(timeout 120 ip netns exec "$etcdns" python3 "$here/leases.py" put "$how" http://127.0.0.1:2379 "$prefix" "$nleases") ||
+  read -r t0 t1 < <(timeout 120 ip netns exec "$etcdns" python3 "$here/leases.py" put "$how" http://127.0.0.1:2379 "$prefix" "$nleases") && [[ -n "${t1:-}" ]] ||
     { note[$leg]="writing the leases failed"; tb_destroy "$tb"; return 1; }
+  w_add[$leg]=$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
   wait_counts "$ns" "$nleases" "$t0" || note[$leg]="${note[$leg]:-}after ${scale_timeout}s only routes/neigh/fdb $counts of $nleases each were in the kernel (last change at $settled s); "
   t_add[$leg]=$waited
   [[ "$waited" == "-" ]] && t_add[$leg]="${counts%% *}/$nleases@${settled}"
-  t0=$(timeout 120 ip netns exec "$etcdns" python3 "$here/leases.py" del "$how" http://127.0.0.1:2379 "$prefix" "$nleases") ||
+  read -r t0 t1 < <(timeout 120 ip netns exec "$etcdns" python3 "$here/leases.py" del "$how" http://127.0.0.1:2379 "$prefix" "$nleases") && [[ -n "${t1:-}" ]] ||
     { note[$leg]="deleting the leases failed"; tb_destroy "$tb"; return 1; }
+  w_del[$leg]=$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
   wait_counts "$ns" 0 "$t0" || note[$leg]="${note[$leg]:-}after ${scale_timeout}s of deleting, routes/neigh/fdb $counts were still in the kernel (last change at $settled s); "
   t_del[$leg]=$waited
   [[ "$waited" == "-" ]] && t_del[$leg]="${counts%% *}left@${settled}"
@@ -406,9 +408,9 @@ if ((${#leg_order[@]})); then
   done
 fi
 if ((${#scale_order[@]})); then
-  printf '%-21s %16s %16s\n' leg "all added, s" "all gone, s"
-  for leg in "${scale_order[@]}"; do printf '%-21s %16s %16s\n' "$leg" "${t_add[$leg]}" "${t_del[$leg]}"; done
-  echo "($nleases leases; txn = one etcd transaction, each = one put per lease; time from the first request until every route, neighbour and FDB entry is in h1's kernel (or gone), polled every ~20 ms; K/N@T = only K of N ever appeared, the last at T s; Kleft@T = K never went, the last removal at T s)"
+  printf '%-21s %16s %16s | %12s %12s\n' leg "all added, s" "all gone, s" "writes, s" "deletes, s"
+  for leg in "${scale_order[@]}"; do printf '%-21s %16s %16s | %12s %12s\n' "$leg" "${t_add[$leg]}" "${t_del[$leg]}" "${w_add[$leg]}" "${w_del[$leg]}"; done
+  echo "($nleases leases; txn = one etcd transaction, each = one put per lease; time from the first request until every route, neighbour and FDB entry is in h1's kernel (or gone), polled every ~20 ms; K/N@T = only K of N ever appeared, the last at T s; Kleft@T = K never went, the last removal at T s; writes/deletes = from the first request until etcd answered the last: with one put each the node cannot finish before that)"
 fi
 for leg in "${leg_order[@]}" "${scale_order[@]}"; do
   [[ -n "${note[$leg]:-}" ]] && echo "note $leg: ${note[$leg]}"
