@@ -36,6 +36,15 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
 
     protected override bool ErrorsEndOnlyTheRecord => true;
 
+    private Core.Net.Ip4? _publicIp;
+
+    // -PublicIP is the same for every record: a bad value is one error, before any etcd request.
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        _publicIp = Checked(() => PublicIPOption.Parse(PublicIP));
+    }
+
     protected override void ProcessRecord()
     {
         if (InputObject is not null)
@@ -57,19 +66,16 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
     }
 
     // A piped lease is one key: it is read alone (with its TTL), not by listing every lease again.
-    private void ReadAgain(Core.Registry.EtcdOptions options, Core.Subnet.ISubnetRegistry registry, FlannelSubnetLease piped)
-    {
-        var publicIp = Checked(() => PublicIPOption.Parse(PublicIP));
+    private void ReadAgain(Core.Registry.EtcdOptions options, Core.Subnet.ISubnetRegistry registry, FlannelSubnetLease piped) =>
         RunAsync(async ct =>
         {
             var lease = await registry.GetLeaseAsync(piped.Net, ct).ConfigureAwait(false);
             if (lease is null) EmitError(NotFound(piped.Subnet.ToString(), options));
-            else if (Wanted(lease, publicIp)) Emit(new FlannelSubnetLease(lease, options));
+            else if (Wanted(lease)) Emit(new FlannelSubnetLease(lease, options));
         });
-    }
 
-    private bool Wanted(Core.Subnet.Lease lease, Core.Net.Ip4? publicIp) =>
-        (publicIp is not { } ip || lease.Attrs.PublicIP == ip) && (!Reservation || lease.IsReservation);
+    private bool Wanted(Core.Subnet.Lease lease) =>
+        (_publicIp is not { } ip || lease.Attrs.PublicIP == ip) && (!Reservation || lease.IsReservation);
 
     private static ErrorRecord NotFound(string subnet, Core.Registry.EtcdOptions options) =>
         new(new ItemNotFoundException($"No subnet lease '{subnet}' under {options.SubnetsPrefix}."),
@@ -77,7 +83,6 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
 
     private void Read(Core.Registry.EtcdOptions options, Core.Subnet.ISubnetRegistry registry, string[]? subnets)
     {
-        var publicIp = Checked(() => PublicIPOption.Parse(PublicIP));
         RunAsync(async ct =>
         {
             var snapshot = await registry.GetLeasesAsync(ct).ConfigureAwait(false);
@@ -89,7 +94,7 @@ public sealed class GetFlannelSubnetLeaseCommand : EtcdCmdlet
                 {
                     if (!patterns.Any(p => p.IsMatch(subnet) || p.IsMatch(lease.Key))) continue;
                 }
-                if (Wanted(lease, publicIp)) Emit(new FlannelSubnetLease(lease, options));
+                if (Wanted(lease)) Emit(new FlannelSubnetLease(lease, options));
             }
             // A literal subnet that matched nothing is an error, as Get-Item would report it.
             foreach (var s in subnets ?? [])
