@@ -20,6 +20,10 @@
 #       hostgw-flanneld-norules, hostgw-flannelps-norules
 #                        the daemon run with -iptables-forward-rules=false: the cost of the
 #                        running daemon alone
+#       fwd-rules        the rules alone, finer: on routed's static routes the rules are added
+#                        and removed in place, iperf3 in pairs seconds apart (order alternating),
+#                        the median of the per-pair ratios; with perf on the PATH also the share
+#                        of the CPU spent in netfilter during a TCP4 run with the rules
 #       Goal: FlannelPS >= 0.95x its baseline. Both use the kernel's own datapath, so less than
 #       that means a setup difference (MTU, offloads, extra hops), not a slower implementation.
 #       The three legs take turns on ONE testbed (same namespaces, veths, bridges, containers):
@@ -47,7 +51,8 @@
 #                               hostgw-flanneld,hostgw-flannelps,scale-txn-flanneld,
 #                               scale-txn-flannelps,scale-each-flanneld,scale-each-flannelps
 #                               (default: all of these); opt-in: routed-fwd,
-#                               hostgw-flanneld-norules,hostgw-flannelps-norules
+#                               hostgw-flanneld-norules,hostgw-flannelps-norules,fwd-rules
+#      FLANNELPS_BENCH_PAIRS    fwd-rules: pairs of runs per stream count (default 15)
 #      FLANNELPS_BENCH_PREFIX   namespace name prefix (default fpkb; the PID is appended)
 #      FLANNELPS_BENCH_NO_BUILD 1 = do not run ./build.sh when out/FlannelPS is missing
 #      FLANNELPS_MODULE         module manifest (default out/FlannelPS/FlannelPS.psd1)
@@ -60,6 +65,7 @@ export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEM
 
 secs=${FLANNELPS_BENCH_SECONDS:-5}
 rounds=${FLANNELPS_BENCH_ROUNDS:-5}
+pairs=${FLANNELPS_BENCH_PAIRS:-15}
 nleases=${FLANNELPS_BENCH_LEASES:-500}
 scale_timeout=${FLANNELPS_BENCH_TIMEOUT:-20}
 legs=",${FLANNELPS_BENCH_LEGS:-vxlan-flanneld,vxlan-flannelps,routed,routed-again,hostgw-flanneld,hostgw-flannelps,scale-txn-flanneld,scale-txn-flannelps,scale-each-flanneld,scale-each-flannelps},"
@@ -67,6 +73,7 @@ module="${FLANNELPS_MODULE:-$repo/out/FlannelPS/FlannelPS.psd1}"
 prefix=/coreos.com/network
 
 [[ $(id -u) -eq 0 ]] || { echo "bench/kernel: must run as root (network namespaces)" >&2; exit 1; }
+((pairs >= 1 && pairs <= 200)) || { echo "bench/kernel: FLANNELPS_BENCH_PAIRS must be 1..200, got $pairs" >&2; exit 1; }
 ((nleases >= 1 && nleases <= 4096)) || { echo "bench/kernel: FLANNELPS_BENCH_LEASES must be 1..4096, got $nleases" >&2; exit 1; }
 # shellcheck source=../../tests/testbed/testbed.sh
 source "$repo/tests/testbed/testbed.sh"
@@ -212,6 +219,7 @@ pair_up() {
 hostgw_tb="$tb_prefix-hg"
 hostgw_legs=(routed routed-again routed-fwd hostgw-flanneld hostgw-flannelps hostgw-flanneld-norules hostgw-flannelps-norules)
 declare -a hostgw_net hostgw_pids
+hostgw_src="" hostgw_dst="" hostgw_ip=""  # the one path every host-gw leg measures
 # round_rate[LEG.P.ROUND]: one iperf3 -P P figure; paired[LEG.P]: median over rounds of LEG / routed
 # in the same round (minutes apart at most, so slow drift of the machine cancels out).
 declare -A round_rate paired
@@ -232,15 +240,30 @@ hostgw_up() {
     addr[i]=$(tb_add_containers "$tb" "$i" "$subnet" "$mtu") || return 1
   done
   hostgw_leg_down hostgw-flannelps
-  for leg in "${hostgw_legs[@]}"; do
+  hostgw_src=$(tb_ns_container "$tb" 1 1) hostgw_dst=$(tb_ns_container "$tb" 2 1) hostgw_ip=${addr[2]}
+  for leg in "${hostgw_legs[@]}" fwd-rules; do
     want "$leg" || continue
-    leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"
+    [[ "$leg" == fwd-rules ]] || { leg_order+=("$leg"); tcp1[$leg]="-"; tcp4[$leg]="-"; }
     if [[ "$leg" == hostgw-flanneld* && -n "$flanneld_skip" ]]; then skip_leg "$leg" "$flanneld_skip"; continue; fi
-    leg_tb[$leg]=$tb; leg_src[$leg]=$(tb_ns_container "$tb" 1 1); leg_dst[$leg]=$(tb_ns_container "$tb" 2 1); leg_ip[$leg]=${addr[2]}
+    leg_tb[$leg]=$tb; leg_src[$leg]=$hostgw_src; leg_dst[$leg]=$hostgw_dst; leg_ip[$leg]=$hostgw_ip
     samples1[$leg]=""; samples4[$leg]=""
   done
-  tb_bg "$tb" "$(tb_ns_container "$tb" 2 1)" "$work/hostgw-iperf3-server.log" iperf3 -s -p 5201 || return 1
-  tb_wait 10 "iperf3 server" sh -c "ip netns exec '$(tb_ns_container "$tb" 2 1)' ss -ltnH 'sport = :5201' | grep -q ." || return 1
+  tb_bg "$tb" "$hostgw_dst" "$work/hostgw-iperf3-server.log" iperf3 -s -p 5201 || return 1
+  tb_wait 10 "iperf3 server" sh -c "ip netns exec '$hostgw_dst' ss -ltnH 'sport = :5201' | grep -q ." || return 1
+}
+
+# fwd_rules on|off NS: the FORWARD rules flanneld v0.20.2 installs with -iptables-forward-rules (its
+# default) for 10.0.0.0/16, in its order; off removes them (and is quiet when they are absent).
+fwd_rules() {
+  if [[ $1 == on ]]; then
+    ip netns exec "$2" sh -c 'iptables -N FLANNEL-FWD &&
+      iptables -A FLANNEL-FWD -s 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT &&
+      iptables -A FLANNEL-FWD -d 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT &&
+      iptables -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD'
+  else
+    ip netns exec "$2" sh -c 'iptables -D FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD 2>/dev/null
+      iptables -F FLANNEL-FWD 2>/dev/null; iptables -X FLANNEL-FWD 2>/dev/null; true'
+  fi
 }
 
 # hostgw_leg_up LEG: routes for LEG on both hosts (static ones, or its two daemons), then the path.
@@ -253,11 +276,7 @@ hostgw_leg_up() {
         j=$((3 - i)); ns=$(tb_ns_host "$tb" "$i")
         ip -n "$ns" route replace "${hostgw_net[j]}" via "$(tb_host_ip "$j")" dev eth0 || return 1
         [[ "$leg" == routed-fwd ]] || continue
-        # The rules flannel installs with -iptables-forward-rules (its default), for 10.0.0.0/16.
-        ip netns exec "$ns" sh -c 'iptables -N FLANNEL-FWD &&
-          iptables -A FLANNEL-FWD -s 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT &&
-          iptables -A FLANNEL-FWD -d 10.0.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT &&
-          iptables -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD' || return 1
+        fwd_rules on "$ns" || return 1
       done ;;
     *)
       kind=${leg#hostgw-}
@@ -269,7 +288,7 @@ hostgw_leg_up() {
         node_wait "$kind" "$tb" "$i" "$TB_PID" || return 1
       done ;;
   esac
-  tb_wait 30 "$leg path" ip netns exec "${leg_src[$leg]}" ping -c 1 -W 1 "${leg_ip[$leg]}"
+  tb_wait 30 "$leg path" ip netns exec "$hostgw_src" ping -c 1 -W 1 "$hostgw_ip"
 }
 
 # hostgw_leg_down LEG: stops LEG's daemons, then removes every route and rule a leg makes, so the
@@ -280,9 +299,8 @@ hostgw_leg_down() {
   for i in 1 2; do
     j=$((3 - i)); ns=$(tb_ns_host "$tb" "$i")
     ip -n "$ns" route del "${hostgw_net[j]}" 2>/dev/null
-    ip netns exec "$ns" sh -c 'iptables -D FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD 2>/dev/null
-      iptables -F FLANNEL-FWD 2>/dev/null; iptables -X FLANNEL-FWD 2>/dev/null
-      [ -z "$(iptables -S FORWARD | grep -v "^-P")" ]' || { echo "bench: FORWARD rules left in $ns:" >&2; ip netns exec "$ns" iptables -S FORWARD >&2; return 1; }
+    fwd_rules off "$ns"
+    [[ -z "$(ip netns exec "$ns" iptables -S FORWARD | grep -v '^-P')" ]] || { echo "bench: FORWARD rules left in $ns:" >&2; ip netns exec "$ns" iptables -S FORWARD >&2; return 1; }
   done
   return 0
 }
@@ -306,6 +324,49 @@ hostgw_rounds() {
       echo "  $leg TCP$p / routed, round by round:$ratios -> median ${paired[$leg.$p]}"
     done
   done
+}
+
+# fwd_rules_pairs: on routed's static routes, $pairs pairs of iperf3 runs per stream count with
+# and without the FORWARD rules, added and removed in place between the two runs of a pair (which
+# goes first alternates); fwd_ratio[P] is the median of rules / no rules. Then, with perf, a
+# profile of a TCP4 run with the rules: fwd_profile is netfilter's share of all CPU samples.
+declare -A fwd_ratio fwd_on fwd_off
+fwd_profile="-"
+fwd_rules_pairs() {
+  local leg=fwd-rules p i on off ratios ons offs client ns
+  [[ -n "${leg_tb[$leg]:-}" ]] || return 0
+  local -a hosts=("$(tb_ns_host "$hostgw_tb" 1)" "$(tb_ns_host "$hostgw_tb" 2)")
+  echo "  fwd-rules: $pairs pairs of ${secs}s iperf3 runs per stream count, the rules added and removed in place"
+  hostgw_leg_up routed || { note[$leg]="the routes did not come up; "; return 1; }
+  for p in 1 4; do
+    ratios="" ons="" offs=""
+    for ((i = 0; i < pairs; i++)); do
+      if ((i % 2)); then
+        for ns in "${hosts[@]}"; do fwd_rules on "$ns" || return 1; done; on=$(iperf_once "$leg" "$p")
+        for ns in "${hosts[@]}"; do fwd_rules off "$ns"; done; off=$(iperf_once "$leg" "$p")
+      else
+        off=$(iperf_once "$leg" "$p")
+        for ns in "${hosts[@]}"; do fwd_rules on "$ns" || return 1; done; on=$(iperf_once "$leg" "$p")
+        for ns in "${hosts[@]}"; do fwd_rules off "$ns"; done
+      fi
+      [[ -n "$on" && -n "$off" ]] || { note[$leg]="${note[$leg]:-}an iperf3 -P $p pair failed; "; continue; }
+      ons+=" $on"; offs+=" $off"; ratios+=" $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"
+    done
+    fwd_on[$p]=$(median <<<"$ons"); fwd_off[$p]=$(median <<<"$offs"); fwd_ratio[$p]=$(median %.3f <<<"$ratios")
+    echo "  fwd-rules TCP$p rules / no rules, pair by pair:$ratios -> median ${fwd_ratio[$p]}"
+  done
+  if command -v perf >/dev/null; then
+    for ns in "${hosts[@]}"; do fwd_rules on "$ns" || return 1; done
+    ip netns exec "$hostgw_src" timeout $((secs + 20)) iperf3 -c "$hostgw_ip" -p 5201 -P 4 -t $((secs + 3)) >/dev/null 2>&1 &
+    client=$!
+    sleep 1.5
+    perf record -a -o "$work/fwd-rules.perf" -- sleep "$secs" >/dev/null 2>&1
+    wait "$client"
+    # Each symbol's share of all samples (idle included); the netfilter ones summed.
+    fwd_profile=$(perf report -i "$work/fwd-rules.perf" --no-children --sort symbol --stdio 2>/dev/null |
+      awk '$1 ~ /%$/ && $3 ~ /^(nf_|nft_|ipt_|xt_)/ { s += $1; d = d sprintf(" %s %s", $3, $1) } END { printf "%.2f%% of all CPU samples:%s", s, d }')
+  fi
+  hostgw_leg_down routed
 }
 
 # legs_down LEG...: removes the testbeds of those legs.
@@ -382,8 +443,8 @@ want vxlan-flanneld && { pair_up vxlan-flanneld flanneld vxlan || failed=1; }
 want vxlan-flannelps && { pair_up vxlan-flannelps flannelps vxlan || failed=1; }
 measure_rounds vxlan-flanneld vxlan-flannelps
 legs_down vxlan-flanneld vxlan-flannelps
-if want routed || want routed-again || want routed-fwd || want hostgw-flanneld || want hostgw-flannelps || want hostgw-flanneld-norules || want hostgw-flannelps-norules; then
-  if hostgw_up; then hostgw_rounds || failed=1; else failed=1; fi
+if want routed || want routed-again || want routed-fwd || want hostgw-flanneld || want hostgw-flannelps || want hostgw-flanneld-norules || want hostgw-flannelps-norules || want fwd-rules; then
+  if hostgw_up; then { hostgw_rounds && fwd_rules_pairs; } || failed=1; else failed=1; fi
   tb_destroy "$hostgw_tb"
 fi
 for how in txn each; do
@@ -412,7 +473,11 @@ if ((${#scale_order[@]})); then
   for leg in "${scale_order[@]}"; do printf '%-21s %16s %16s | %12s %12s\n' "$leg" "${t_add[$leg]}" "${t_del[$leg]}" "${w_add[$leg]}" "${w_del[$leg]}"; done
   echo "($nleases leases; txn = one etcd transaction, each = one put per lease; time from the first request until every route, neighbour and FDB entry is in h1's kernel (or gone), polled every ~20 ms; K/N@T = only K of N ever appeared, the last at T s; Kleft@T = K never went, the last removal at T s; writes/deletes = from the first request until etcd answered the last: with one put each the node cannot finish before that)"
 fi
-for leg in "${leg_order[@]}" "${scale_order[@]}"; do
+if [[ -n "${fwd_ratio[1]:-}" ]]; then
+  echo "fwd-rules: flannel's FORWARD rules alone on routed's path, median of $pairs pairs: TCP1 ${fwd_off[1]} -> ${fwd_on[1]} Mbit/s (rules / no rules ${fwd_ratio[1]}); TCP4 ${fwd_off[4]} -> ${fwd_on[4]} (${fwd_ratio[4]})"
+  echo "fwd-rules: netfilter in a TCP4 profile with the rules: $fwd_profile"
+fi
+for leg in "${leg_order[@]}" "${scale_order[@]}" fwd-rules; do
   [[ -n "${note[$leg]:-}" ]] && echo "note $leg: ${note[$leg]}"
 done
 goal() { awk -v t="$1" -v g="$2" -v dir="$3" 'BEGIN { if (t == "-") print "not measured"; else if (t !~ /^[0-9.]+$/) print "NOT met"; else if ((dir == "ge" && t >= g) || (dir == "lt" && t < g)) print "met"; else print "NOT met" }'; }
