@@ -58,6 +58,9 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     // Wire packets the last batches moved (a super-packet counts its segments): what the lane policy weighs.
     private int _packetsMoved;
     private bool _gsoWasOn;
+    // The peer of the packets going out and of those coming in (see PeerRun); used in place.
+    private PeerRun _txRun = new(received: false);
+    private PeerRun _rxRun = new(received: true);
 
     /// <param name="cpus">CPUs to pin the thread to; empty: not pinned.</param>
     /// <param name="steering">Told how much each wake-up moved; null when there are no CPU lanes.</param>
@@ -257,7 +260,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             var packet = batch.Packet(i);
             if (Ipv4Packet.Version(packet) != 4) { c.TunNotIpv4++; continue; }
 
-            var route = _routes.Lookup(Ipv4Packet.DestinationValue(packet));
+            var route = _txRun.Lookup(_routes, Ipv4Packet.DestinationValue(packet));
             if (route is null)
             {
                 c.NoRoute++;
@@ -270,8 +273,9 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             batch.Addresses[i] = route.PublicIP.Value;
             batch.Ports[i] = route.Port;
             slots[m++] = i;
-            route.Counters.AddTx(len);
+            _txRun.Count(route, len);
         }
+        _txRun.End();
         if (m > 0)
         {
             c.SendErrors += _udp.SendBatch(batch, slots.AsSpan(0, m));
@@ -322,6 +326,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             var all = batch.Packet(i);
             for (int offset = 0; offset < len; offset += size) Deliver(all.Slice(offset, Math.Min(size, len - offset)));
         }
+        _rxRun.End();
         if (_coalescer is { } joiner)
         {
             joiner.Flush();
@@ -354,7 +359,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
         if (_coalescer is { } joiner) joiner.Add(packet);
         else WriteToTun(packet);
         // Per-peer accounting after the write: the lookup is not on the packet's path.
-        _routes.Lookup(Ipv4Packet.SourceValue(packet))?.Counters.AddRx(len);
+        if (_rxRun.Lookup(_routes, Ipv4Packet.SourceValue(packet)) is { } peer) _rxRun.Count(peer, len);
     }
 
     private void WriteToTun(ReadOnlySpan<byte> packet) => WriteWithRoom(default, packet);

@@ -11,15 +11,15 @@ public sealed class PeerCounters
     public long RxPackets => Volatile.Read(ref _rxPackets);
     public long RxBytes => Volatile.Read(ref _rxBytes);
 
-    internal void AddTx(int bytes)
+    internal void AddTx(int packets, long bytes)
     {
-        Interlocked.Increment(ref _txPackets);
+        Interlocked.Add(ref _txPackets, packets);
         Interlocked.Add(ref _txBytes, bytes);
     }
 
-    internal void AddRx(int bytes)
+    internal void AddRx(int packets, long bytes)
     {
-        Interlocked.Increment(ref _rxPackets);
+        Interlocked.Add(ref _rxPackets, packets);
         Interlocked.Add(ref _rxBytes, bytes);
     }
 }

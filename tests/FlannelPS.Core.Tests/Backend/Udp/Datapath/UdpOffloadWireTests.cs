@@ -6,6 +6,8 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using FlannelPS.Core.Backend;
+using FlannelPS.Core.Backend.Udp;
 using FlannelPS.Core.Tests.Fakes;
 using FlannelPS.Core.Tests.Interop;
 
@@ -151,6 +153,32 @@ public sealed partial class UdpOverlayTests
     }
 
     /// <summary>Sends <paramref name="total"/> random bytes over TCP from one host's overlay address to another's and checks the sha256.</summary>
+    [Fact]
+    public void Peer_counters_account_for_every_segment_of_an_offloaded_transfer()
+    {
+        // The per-peer counters are added once per run of packets to one peer (a super-packet's
+        // segments, a GRO receive's datagrams): over a bulk transfer both ways they must still sum
+        // to exactly what the lanes read from flannel0 and from the socket, packet for packet and
+        // byte for byte, less what was dropped.
+        var a0 = fx.A.Net.GetStatistics();
+        Transfer(fx.A, fx.B, "10.0.2.0", 5315, 4 << 20);
+        Transfer(fx.B, fx.A, "10.0.1.0", 5316, 4 << 20);
+        var a1 = fx.A.Net.GetStatistics();
+        var u0 = (UdpStatistics)a0.Detail!;
+        var u1 = (UdpStatistics)a1.Detail!;
+        Assert.True(u1.SuperPacketsSegmented > u0.SuperPacketsSegmented, "no TSO super-packet was read: the runs were not exercised");
+        Assert.True(u1.SegmentsCoalesced > u0.SegmentsCoalesced, "no GRO receive was joined: the runs were not exercised");
+        long Delta(Func<PeerStatistics, long> f) => a1.Peers.Sum(f) - a0.Peers.Sum(f);
+        long tunDrops = u1.DroppedNoRoute - u0.DroppedNoRoute + u1.DroppedNotIpv4 - u0.DroppedNotIpv4;
+        long rxDrops = u1.DroppedBadHeaderLength - u0.DroppedBadHeaderLength + u1.DroppedLengthMismatch - u0.DroppedLengthMismatch;
+        Assert.Equal(0, u1.DroppedTooShort - u0.DroppedTooShort + u1.DroppedTooLong - u0.DroppedTooLong + u1.DroppedTtl - u0.DroppedTtl);
+        Assert.Equal(u1.TunRxPackets - u0.TunRxPackets - tunDrops, Delta(p => p.TxPackets));
+        Assert.Equal(u1.UdpRxPackets - u0.UdpRxPackets - rxDrops, Delta(p => p.RxPackets));
+        if (tunDrops == 0) Assert.Equal(u1.TunRxBytes - u0.TunRxBytes, Delta(p => p.TxBytes));
+        if (rxDrops == 0) Assert.Equal(u1.UdpRxBytes - u0.UdpRxBytes, Delta(p => p.RxBytes));
+        Assert.True(Delta(p => p.TxBytes) > 4 << 20 && Delta(p => p.RxBytes) > 4 << 20, "the transfers did not cross the peers' counters");
+    }
+
     private static void Transfer(OverlayFixture.OverlayHost from, OverlayFixture.OverlayHost to, string address, int port, int total)
     {
         using var listener = to.Thread.Invoke(() =>
