@@ -15,7 +15,6 @@ internal sealed unsafe class TunDevice : IDisposable
     private readonly int _fd;
     private bool _addRef;
 
-    private static readonly byte[] PlainHeader = new byte[VirtioNetHdr.Size];
 
     private TunDevice(FdHandle handle, string name, bool virtioHeader)
     {
@@ -157,7 +156,7 @@ internal sealed unsafe class TunDevice : IDisposable
 
     /// <summary>Writes one plain packet (no offload; a zero virtio_net_hdr first when the device has them); false when the kernel would block (EAGAIN) or rejected it.</summary>
     public bool TryWrite(ReadOnlySpan<byte> packet, out int errno) =>
-        HasVirtioHeader ? TryWrite(PlainHeader, packet, out errno) : TryWritePlain(packet, out errno);
+        HasVirtioHeader ? TryWrite(VirtioNetHdr.Plain, packet, out errno) : TryWritePlain(packet, out errno);
 
     /// <summary>Writes one packet after its virtio_net_hdr (one writev); only on a device with <see cref="HasVirtioHeader"/>.</summary>
     public bool TryWrite(ReadOnlySpan<byte> virtioHeader, ReadOnlySpan<byte> packet, out int errno)

@@ -22,6 +22,11 @@ public struct VirtioNetHdr
     /// <summary>Set in gso_type beside the type when the packet carries ECN (CWR) bits.</summary>
     public const byte GsoEcn = 0x80;
 
+    private static readonly byte[] PlainBytes = new byte[Size];
+
+    /// <summary>The header of a plain packet: no GSO, checksum complete (all zero).</summary>
+    public static ReadOnlySpan<byte> Plain => PlainBytes;
+
     public byte Flags;
     public byte GsoType;
     public ushort HdrLen;

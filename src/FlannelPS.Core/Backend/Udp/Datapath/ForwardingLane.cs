@@ -21,8 +21,6 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     /// <summary>Slots exceed the MTU by this much, so an over-MTU packet is recognised, never cut.</summary>
     private const int SlotSlack = 64;
     private const int TunReadable = 1, UdpReadable = 2, StopSignalled = 4;
-    /// <summary>The largest IPv4 packet: what one offloaded TUN read or one GRO receive may hold.</summary>
-    private const int MaxPacket = 65535;
     /// <summary>Receive slots on a GRO socket are 64 KB each, so fewer of them: main lane, CPU lane.</summary>
     private const int GroSlotsMain = 16, GroSlotsCpu = 4;
 
@@ -76,14 +74,14 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
         _log = log;
         _tunBatch = new PacketBatch(batchSize, mtu + SlotSlack);
         _udpBatch = udp.GroEnabled
-            ? new PacketBatch(Math.Min(isMain ? GroSlotsMain : GroSlotsCpu, udp.Capacity), MaxPacket + SlotSlack)
+            ? new PacketBatch(Math.Min(isMain ? GroSlotsMain : GroSlotsCpu, udp.Capacity), Ipv4Packet.MaxLength + SlotSlack)
             : new PacketBatch(Math.Min(batchSize, udp.Capacity), mtu + SlotSlack);
         _sendSlots = new int[batchSize];
         _tunReadLimit = batchSize;
         _gsoWasOn = udp.GsoEnabled;
         if (tun.HasVirtioHeader)
         {
-            _tunRead = GC.AllocateArray<byte>(VirtioNetHdr.Size + MaxPacket + SlotSlack, pinned: true);
+            _tunRead = GC.AllocateArray<byte>(VirtioNetHdr.Size + Ipv4Packet.MaxLength + SlotSlack, pinned: true);
             _coalescer = new TcpCoalescer(this);
         }
         _slice = slice;

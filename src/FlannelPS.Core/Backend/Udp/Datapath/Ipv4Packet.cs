@@ -8,7 +8,10 @@ namespace FlannelPS.Core.Backend.Udp.Datapath;
 public static class Ipv4Packet
 {
     public const int MinimumHeaderLength = 20;
+    /// <summary>The largest IPv4 packet (the total-length field's limit): what one offloaded TUN read or one GRO receive may hold.</summary>
+    public const int MaxLength = 65535;
     public const byte ProtocolIcmp = 1;
+    public const byte ProtocolTcp = 6;
     public const byte ProtocolUdp = 17;
 
     public static int Version(ReadOnlySpan<byte> p) => p[0] >> 4;

@@ -17,17 +17,13 @@ namespace FlannelPS.Core.Backend.Udp.Datapath;
 internal sealed class TcpCoalescer
 {
     public const int DefaultFlows = 8;
-    private const int MaxPacket = 65535;
-    private const byte ProtocolTcp = 6;
     private const byte TcpAck = 0x10, TcpPsh = 0x08;
     private const int IpHeader = 20;
-
-    private static readonly byte[] PlainHeader = new byte[VirtioNetHdr.Size];
 
     private sealed class Run
     {
         /// <summary>virtio_net_hdr, then the packet: the first segment's headers and every segment's payload.</summary>
-        public readonly byte[] Buffer = GC.AllocateArray<byte>(VirtioNetHdr.Size + MaxPacket, pinned: true);
+        public readonly byte[] Buffer = GC.AllocateArray<byte>(VirtioNetHdr.Size + Ipv4Packet.MaxLength, pinned: true);
         public bool Open;
         public uint Source, Destination, Ports;
         public int Length, Headers, SegmentSize, Segments;
@@ -57,7 +53,7 @@ internal sealed class TcpCoalescer
     /// </summary>
     public void Add(ReadOnlySpan<byte> p)
     {
-        if (p[9] != ProtocolTcp || (BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3fff) != 0)
+        if (p[9] != Ipv4Packet.ProtocolTcp || (BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3fff) != 0)
         {
             Pass(p); // not TCP, or a fragment (its ports may not even be there)
             return;
@@ -119,7 +115,7 @@ internal sealed class TcpCoalescer
         return run.Headers == IpHeader + tcpHeader
             && seq == run.NextSeq
             && payload <= run.SegmentSize
-            && run.Length + payload <= MaxPacket
+            && run.Length + payload <= Ipv4Packet.MaxLength
             && p[1] == first[1]                              // TOS
             && (p[6] & 0x40) == (first[6] & 0x40)            // DF
             && p[8] == first[8]                              // TTL
@@ -146,7 +142,7 @@ internal sealed class TcpCoalescer
     }
 
     /// <summary>Writes a packet as it came; the sink counts what it could not write.</summary>
-    private void Pass(ReadOnlySpan<byte> p) => _sink.Write(PlainHeader, p);
+    private void Pass(ReadOnlySpan<byte> p) => _sink.Write(VirtioNetHdr.Plain, p);
 
     private void Flush(Run run)
     {
@@ -161,7 +157,7 @@ internal sealed class TcpCoalescer
         Ipv4Packet.WriteHeaderChecksum(p);
         // NEEDS_CSUM: the TCP checksum field holds the pseudo-header sum; the kernel completes it per segment.
         int tcpLength = run.Length - IpHeader;
-        BinaryPrimitives.WriteUInt16BigEndian(p[(IpHeader + 16)..], InternetChecksum.PseudoHeader(run.Source, run.Destination, ProtocolTcp, tcpLength));
+        BinaryPrimitives.WriteUInt16BigEndian(p[(IpHeader + 16)..], InternetChecksum.PseudoHeader(run.Source, run.Destination, Ipv4Packet.ProtocolTcp, tcpLength));
         new VirtioNetHdr
         {
             Flags = VirtioNetHdr.FlagNeedsCsum,

@@ -18,7 +18,6 @@ internal static class TunSegmenter
     public enum Result { Done, BatchFull, Invalid }
 
     private const byte TcpFin = 0x01, TcpPsh = 0x08, TcpCwr = 0x80;
-    private const byte ProtocolTcp = 6;
 
     /// <summary>
     /// Cuts <paramref name="read"/> (virtio header + packet) into batch slots from <paramref name="slot"/>
@@ -47,7 +46,7 @@ internal static class TunSegmenter
         if (ipHeader < Ipv4Packet.MinimumHeaderLength || ipHeader > p.Length) return Result.Invalid;
         bool tcp = gso == VirtioNetHdr.GsoTcpV4;
         if (!tcp && gso != VirtioNetHdr.GsoUdpL4) return Result.Invalid;
-        if (p[9] != (tcp ? ProtocolTcp : Ipv4Packet.ProtocolUdp)) return Result.Invalid;
+        if (p[9] != (tcp ? Ipv4Packet.ProtocolTcp : Ipv4Packet.ProtocolUdp)) return Result.Invalid;
         int l4Header;
         if (tcp)
         {
@@ -88,7 +87,7 @@ internal static class TunSegmenter
                 if (segment != 0) flags &= unchecked((byte)~TcpCwr);
                 l4[13] = flags;
                 l4[16] = 0; l4[17] = 0;
-                ushort sum = InternetChecksum.Add(InternetChecksum.PseudoHeader(src, dst, ProtocolTcp, l4.Length), InternetChecksum.Sum(l4));
+                ushort sum = InternetChecksum.Add(InternetChecksum.PseudoHeader(src, dst, Ipv4Packet.ProtocolTcp, l4.Length), InternetChecksum.Sum(l4));
                 BinaryPrimitives.WriteUInt16BigEndian(l4[16..], (ushort)~sum);
             }
             else
