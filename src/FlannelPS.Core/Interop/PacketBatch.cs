@@ -1,6 +1,7 @@
 // A fixed set of packet slots allocated once (pinned, so native calls can point into it) and reused
-// for every batch: the unit the TUN and UDP sides read and write. Slots are larger than the MTU so
-// an oversize datagram is seen as oversize rather than silently cut to fit.
+// for every batch: the unit the TUN and UDP sides read and write, slot after slot in one buffer.
+// Where the kernel reads into a slot, it is sized above the MTU so an oversize datagram is seen as
+// oversize rather than silently cut to fit.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 

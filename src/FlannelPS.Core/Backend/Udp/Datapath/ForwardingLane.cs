@@ -72,7 +72,10 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
         _tunAddress = tunAddress;
         _mtu = mtu;
         _log = log;
-        _tunBatch = new PacketBatch(batchSize, mtu + SlotSlack);
+        // With offloads the TUN is read into _tunRead and only cut segments land in the batch (an
+        // over-MTU packet keeps its real length there and is dropped as too long), so slots can be
+        // exactly the MTU: full segments then lie back to back and one GSO send copies them as one run.
+        _tunBatch = new PacketBatch(batchSize, tun.HasVirtioHeader ? mtu : mtu + SlotSlack);
         _udpBatch = udp.GroEnabled
             ? new PacketBatch(Math.Min(isMain ? GroSlotsMain : GroSlotsCpu, udp.Capacity), Ipv4Packet.MaxLength + SlotSlack)
             : new PacketBatch(Math.Min(batchSize, udp.Capacity), mtu + SlotSlack);

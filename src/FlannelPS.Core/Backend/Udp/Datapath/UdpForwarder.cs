@@ -118,6 +118,7 @@ public sealed class UdpForwarder : IDisposable
 
     /// <summary>UDP GSO messages sent (each carried two or more datagrams); whether GSO is still on (main lane).</summary>
     internal long GsoMessages => _lanes.Sum(l => l.Udp.GsoMessages);
+    internal long GsoIovecs => _lanes.Sum(l => l.Udp.GsoIovecs);
     internal bool GsoEnabled => _lanes[0].Udp.GsoEnabled;
 
     /// <summary>The offloads in use: the TUN's (or why none), UDP GSO (off after the kernel refused one) and GRO.</summary>

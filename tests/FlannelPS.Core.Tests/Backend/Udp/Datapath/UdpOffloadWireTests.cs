@@ -154,6 +154,22 @@ public sealed partial class UdpOverlayTests
 
     /// <summary>Sends <paramref name="total"/> random bytes over TCP from one host's overlay address to another's and checks the sha256.</summary>
     [Fact]
+    public void A_super_packets_full_segments_leave_in_one_gso_send_as_one_run_of_memory()
+    {
+        // Cut segments of exactly the MTU lie back to back in the batch, so a GSO send hands the
+        // kernel one iovec for the run instead of one per 1.4 KB datagram (one copy, not forty).
+        var f = fx.A.Net.Forwarder;
+        var u0 = fx.A.Net.Udp;
+        long messages0 = f.GsoMessages, iovecs0 = f.GsoIovecs;
+        Transfer(fx.A, fx.B, "10.0.2.0", 5317, 4 << 20);
+        var u1 = fx.A.Net.Udp;
+        long messages = f.GsoMessages - messages0, iovecs = f.GsoIovecs - iovecs0, segments = u1.SegmentsSent - u0.SegmentsSent;
+        output.WriteLine($"{segments} segments cut, {messages} GSO sends, {iovecs} iovecs");
+        Assert.True(messages > 0 && segments >= 4 * messages, $"{messages} GSO sends for {segments} segments: TSO and GSO were not exercised");
+        Assert.True(iovecs * 4 <= segments, $"{iovecs} iovecs for {segments} segments: the runs were not sent as one region");
+    }
+
+    [Fact]
     public void Peer_counters_account_for_every_segment_of_an_offloaded_transfer()
     {
         // The per-peer counters are added once per run of packets to one peer (a super-packet's
