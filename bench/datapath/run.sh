@@ -166,7 +166,7 @@ subnet_of() { echo "10.0.$((1 + 4 * $1)).0"; }   # host 1 -> 10.0.5.0, host 2 ->
 bridge_of() { echo "10.0.$((1 + 4 * $1)).1/24"; }  # what FLANNEL_SUBNET would say
 mac_of() { printf '0a:58:0a:00:%02x:00' "$((1 + 4 * $1))"; }  # locally administered, unicast
 
-# Leg b: flannel's HEAD vxlan setup (spec §5.1): flannel.1 VNI 1 dstport 8472 nolearning, MTU 1450,
+# Leg b: flannel HEAD's vxlan setup: flannel.1 VNI 1 dstport 8472 nolearning, MTU 1450,
 # /32 address, and per remote lease a permanent neighbour, an FDB entry, then an onlink route.
 leg_vxlan() {
   local tb="$tb_prefix-v" i j ns
@@ -219,7 +219,7 @@ leg_cfwd() {
   for i in 1 2; do
     ns=$(tb_ns_host "$tb" "$i")
     cfwd_start "$i" "$work/cfwd-h$i.log" || return 1
-    # The forward rules every flannel node installs (spec §8): same netfilter work per packet as
+    # The forward rules every flannel node installs: same netfilter work per packet as
     # the FlannelPS hosts, so the comparison is of the forwarders, not of the rule sets.
     ip netns exec "$ns" iptables -N FLANNEL-FWD || return 1
     ip netns exec "$ns" iptables -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD || return 1

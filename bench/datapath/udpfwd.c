@@ -1,5 +1,6 @@
-/* Benchmark reference: a minimal forwarder with flannel's udp proxy design (FLANNEL-SPEC §4.3), so
- * FlannelPS's UDP datapath can be compared against the design it replaces, on the same machine.
+/* Benchmark reference: a minimal forwarder with flannel's udp proxy design (one packet per read, one
+ * datagram per packet), so FlannelPS's UDP datapath can be compared against the design it replaces,
+ * on the same machine.
  * One thread, one poll() over a TUN (IFF_TUN|IFF_NO_PI) and a UDP socket, one MTU-sized buffer,
  * read->sendto and recv->write, a static route table given on the command line. Not for production.
  *

@@ -1,4 +1,4 @@
-# Export-FlannelDockerOptions and bin/mk-docker-opts against spec §7's exact outputs.
+# Export-FlannelDockerOptions and bin/mk-docker-opts against the exact bytes upstream's mk-docker-opts.sh writes.
 BeforeAll {
     $modulePath = if ($env:FLANNELPS_MODULE) { $env:FLANNELPS_MODULE } else { Join-Path $PSScriptRoot '../../out/FlannelPS/FlannelPS.psd1' }
     Import-Module $modulePath -Force
@@ -122,7 +122,7 @@ Describe 'bin/mk-docker-opts' {
     }
     AfterAll { Remove-Item -Recurse -Force $dir }
 
-    It 'mk-docker-opts -d FILE -c (the seed) writes the spec bytes' {
+    It 'mk-docker-opts -d FILE -c (the seed) writes upstream''s bytes' {
         Row seed | Should -BeExactly "DOCKER_OPTS=`" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472`"`n"
         Rc seed | Should -Be '0'
     }

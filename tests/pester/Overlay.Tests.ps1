@@ -31,7 +31,7 @@ BeforeAll {
         @($r.Output -split "`n" | Where-Object { $_ -match 'FLANNEL|flanneld' }) -join "`n"
     }
 
-    # The HEAD rule sets of spec §8 for the network and a lease.
+    # flannel HEAD's rule sets for the network and a lease.
     function Get-ExpectedNatRules([string] $Lease, [bool] $RandomFully) {
         $rf = if ($RandomFully) { ' --random-fully' } else { '' }
         $c = '-m comment --comment "flanneld masq"'
@@ -212,7 +212,7 @@ Describe 'FlannelPS udp overlay on the testbed' -Tag 'Overlay' {
         Wait-FlannelTestbedCapture -Capture $cap -Description 'the ICMP error' | Should -Match ("{0} > {1}: ICMP net {2} unreachable" -f [regex]::Escape($tun), [regex]::Escape($C1.Address), [regex]::Escape($Unleased))
     }
 
-    It 'installs exactly the spec §8 rules on the -IpMasq host and only FLANNEL-FWD on the other' {
+    It 'installs exactly flannel HEAD''s rules on the -IpMasq host and only FLANNEL-FWD on the other' {
         Get-FlannelRules h1 nat | Should -BeExactly (Get-ExpectedNatRules (Get-LeaseSubnet $SubnetEnvs.h1) $RandomFully)
         Get-FlannelRules h1 filter | Should -BeExactly (Get-ExpectedFilterRules)
         Get-FlannelRules h2 nat | Should -BeNullOrEmpty
@@ -339,7 +339,7 @@ $r | ConvertTo-Json -Depth 5 -Compress
         # HEAD leaves the rules in place on stop.
         Get-FlannelRules h1 filter | Should -BeExactly (Get-ExpectedFilterRules)
         # The lease expires while the node is down: only the subnet file can bring the subnet back
-        # (spec §2.3: previous subnet.env subnet when free), not the lease found by PublicIP.
+        # (flannel reuses the previous subnet.env subnet when it is free), not the lease found by PublicIP.
         Invoke-TbEtcdctl @('del', "$Prefix/subnets/$((Get-LeaseSubnet $SubnetEnvs.h1) -replace '/', '-')") | Should -Be '1'
         # Restarted with the datapath's stats line on (what the bench reads for its GC check).
         $null = Start-Node h1 '-IpMasq -Verbose' @{ FLANNELPS_DATAPATH_STATS_SECONDS = '1' }

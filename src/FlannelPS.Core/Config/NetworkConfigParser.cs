@@ -1,5 +1,5 @@
 // Parses and validates <prefix>/config exactly as flannel HEAD's ParseConfig + CheckNetworkConfig,
-// with the texts users search for (spec §1.3, §1.4).
+// with flannel's own error texts, since those are what users search for.
 using System.Text.Json;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Net;

@@ -1,6 +1,6 @@
 // mk-docker-opts.sh as a pure function: subnet.env values + switches + the current value of the
 // combined variable in, docker_opts.env bytes out, identical to what upstream's script writes
-// under dash (spec §7). Export-FlannelDockerOptions and module/bin/mk-docker-opts both use it.
+// under dash. Export-FlannelDockerOptions and module/bin/mk-docker-opts both use it.
 using System.Text;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;

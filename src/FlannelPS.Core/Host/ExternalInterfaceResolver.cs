@@ -1,4 +1,4 @@
-// flannel's choice of the underlay interface (v0.6.1 lookupExtIface, spec §9): -Interface as a name
+// flannel's choice of the underlay interface (v0.6.1 lookupExtIface): -Interface as a name
 // or an IPv4 address, else the interface of the first default route; its first global-unicast IPv4
 // (link-local as a fallback, never loopback); its MTU (0 is an error). ExtAddr is the public-IP
 // override or the interface address. Reads the calling thread's network namespace.

@@ -1,4 +1,4 @@
-// Applies flannel's rule sets with plain iptables and keeps them there (spec §8, HEAD): chains are
+// Applies flannel's rule sets with plain iptables and keeps them there, as flannel HEAD does: chains are
 // created when absent, each rule is checked with -C, and when any rule of a set is missing the whole
 // set is deleted and re-added in order (flannel's ensure), so order stays right. RunAsync repeats
 // that every ResyncPeriod. Rules are deliberately left in place on stop, as flannel HEAD does.

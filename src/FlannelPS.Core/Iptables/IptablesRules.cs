@@ -1,4 +1,4 @@
-// flannel HEAD's rule sets (spec §8), rendered purely from the network and lease: the masquerade
+// flannel HEAD's rule sets, rendered purely from the network and lease: the masquerade
 // rules in nat/FLANNEL-POSTRTG and the forward-accept rules in filter/FLANNEL-FWD, each list
 // starting with the jump from the built-in chain.
 using FlannelPS.Core.Net;

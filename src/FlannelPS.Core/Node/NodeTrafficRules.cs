@@ -1,4 +1,4 @@
-// The node's iptables rule sets (spec §8, HEAD): FLANNEL-FWD accepts for the network unless turned
+// The node's iptables rule sets, as flannel HEAD installs them: FLANNEL-FWD accepts for the network unless turned
 // off (and only for backends that forward), FLANNEL-POSTRTG masquerading with -IpMasq; re-checked
 // every IptablesResync. An old masquerade set from a previous subnet.env is removed.
 using FlannelPS.Core.Backend;

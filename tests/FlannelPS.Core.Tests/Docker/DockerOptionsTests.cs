@@ -3,7 +3,8 @@ using FlannelPS.Core.Files;
 
 namespace FlannelPS.Core.Tests.Docker;
 
-// Every row of spec §7's table, byte for byte: the oracle is upstream's script run under dash.
+// Every combination of mk-docker-opts switches that matters, byte for byte: the expected bytes are
+// what upstream's mk-docker-opts.sh writes when run under dash.
 public sealed class DockerOptionsTests
 {
     private static readonly IReadOnlyDictionary<string, string> Seed =

@@ -1,4 +1,4 @@
-// Pure rendering against spec §8, then the manager against a real namespace's iptables (nft backend).
+// Pure rendering against flannel HEAD's rule sets, then the manager against a real namespace's iptables (nft backend).
 using FlannelPS.Core.Iptables;
 using FlannelPS.Core.Net;
 using FlannelPS.Core.Tests.Interop;

@@ -1,4 +1,4 @@
-// flannel's default backend (spec §4): a TUN device flannel0 whose packets travel to peers as the
+// flannel's default backend: a TUN device flannel0 whose packets travel to peers as the
 // bare payload of UDP datagrams on port 8285. This class sets the host up; UdpForwarder moves packets.
 using FlannelPS.Core.Backend.Udp.Datapath;
 using FlannelPS.Core.Diagnostics;

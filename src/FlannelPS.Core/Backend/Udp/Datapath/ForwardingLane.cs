@@ -1,5 +1,5 @@
 // One lane of the udp datapath (see LanePlan): a dedicated thread with its own TUN queue and UDP
-// socket running flannel's udp proxy loop (spec §4.3), batched: it alternates a TUN→UDP batch (TUN
+// socket running flannel's udp proxy loop, batched: it alternates a TUN→UDP batch (TUN
 // reads, one sendmmsg) and a UDP→TUN batch (one recvmmsg, TUN writes) until both are empty, then
 // waits (epoll) on TUN, socket and an eventfd (how Dispose wakes it). Both directions on one thread,
 // not one per direction: a TUN write runs the receiving stack synchronously, so a reply (ping echo,

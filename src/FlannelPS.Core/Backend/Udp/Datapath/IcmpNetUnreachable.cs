@@ -1,5 +1,5 @@
 // Builds the ICMP Destination Unreachable / Net Unreachable (type 3, code 0) that flannel's udp
-// proxy writes back into the TUN when a packet's destination has no peer (spec §4.3).
+// proxy writes back into the TUN when a packet's destination has no peer.
 using System.Buffers.Binary;
 using FlannelPS.Core.Net;
 

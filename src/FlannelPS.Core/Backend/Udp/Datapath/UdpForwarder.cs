@@ -1,4 +1,5 @@
-// flannel's udp proxy (spec §4.3) as a set of forwarding lanes over one TUN device and one UDP port
+// flannel's udp proxy (a packet read from the TUN leaves as the whole payload of one UDP datagram
+// to the peer's port) as a set of forwarding lanes over one TUN device and one UDP port
 // (see LanePlan, LaneSteering, ForwardingLane): the main lane, and on machines with two or more
 // CPUs one pinned lane per CPU, between which the kernel steers each packet. Every lane forwards
 // whatever reaches it, in both directions, with the shared route table; this class starts and
