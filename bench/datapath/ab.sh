@@ -10,6 +10,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=stats.sh
+source "$here/stats.sh"
 base_rev=${1:-}
 pairs=${2:-4}
 [[ -n "$base_rev" ]] || { echo "usage: bench/datapath/ab.sh BASE_REV [PAIRS]" >&2; exit 2; }
@@ -42,28 +44,21 @@ for ((p = 1; p <= pairs; p++)); do
   for v in "${order[@]}"; do
     FLANNELPS_MODULE="${module[$v]}" FLANNELPS_BENCH_LEGS=flannelps FLANNELPS_BENCH_RTT_ROUNDS=0 FLANNELPS_BENCH_PINGS=20 \
       FLANNELPS_BENCH_NO_BUILD=1 timeout 900 bash "$here/run.sh" >"$work/run-$v-$p.log" 2>&1
-    # The flannelps row: TCP1 TCP4 ... | ... | CPUs/GB1 CPUs/GB4 node/GB1 node/GB4
-    row=$(awk '$1 == "flannelps" && $7 == "|" { print $2, $3, $(NF - 1), $NF; exit }' "$work/run-$v-$p.log")
+    row=$(leg_row "$work/run-$v-$p.log" flannelps)
     [[ -n "$row" ]] || { echo "ab: the $v run of pair $p gave no figures:" >&2; tail -15 "$work/run-$v-$p.log" >&2; exit 1; }
-    read -r t1 t4 n1 n4 <<<"$row"
+    read -r t1 t4 _ _ n1 n4 <<<"$row"
     printf '%-5s %4d %12s %12s %10s %10s\n' "$v" "$p" "$t1" "$t4" "$n1" "$n4"
     echo "$v $t1 $t4 $n1 $n4" >>"$work/results"
   done
 done
 
-# median COLUMN BUILD: the median of that column over the build's runs ("-" entries skipped).
-median() {
-  awk -v c="$1" -v b="$2" '$1 == b && $c != "-" { print $c }' "$work/results" | sort -g \
-    | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 echo
 printf '%-12s %12s %12s %10s %10s\n' median "TCP1 Mbit/s" "TCP4 Mbit/s" node/GB1 node/GB4
 declare -A med
 for v in base new; do
-  for c in 2 3 4 5; do med[$v$c]=$(median "$c" "$v"); done
+  for c in 2 3 4 5; do med[$v$c]=$(median "$work/results" "$c" "$v"); done
   printf '%-12s %12s %12s %10s %10s\n' "$v" "${med[${v}2]}" "${med[${v}3]}" "${med[${v}4]}" "${med[${v}5]}"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 printf '%-12s %12s %12s %10s %10s\n' new/base "$(ratio "${med[new2]}" "${med[base2]}")" "$(ratio "${med[new3]}" "${med[base3]}")" \
   "$(ratio "${med[new4]}" "${med[base4]}")" "$(ratio "${med[new5]}" "${med[base5]}")"
 echo "(throughput: higher is better; node/GB = the two FlannelPS nodes' CPU seconds per GB: lower is better)"
