@@ -14,8 +14,13 @@ namespace FlannelPS.Core.Backend.Udp.Datapath;
 
 public sealed class UdpForwarder : IDisposable
 {
-    /// <summary>Packets per batch on the main lane, and on a CPU lane (which hands bursts to the main lane).</summary>
-    public const int MainLaneBatch = 64, CpuLaneBatch = 16;
+    /// <summary>
+    /// Packets per batch on the main lane, and on a CPU lane (which hands bursts to the main lane).
+    /// With offloads one TUN read is up to ~46 segments, so 64 slots held one super-packet and cut
+    /// the next in two sends; 192 (four per send) measured +11% one stream, +13% four streams and
+    /// 8-13% less node CPU per GB against 64 in alternating runs; 384 was no better within the noise.
+    /// </summary>
+    public const int MainLaneBatch = 192, CpuLaneBatch = 16;
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
