@@ -68,9 +68,6 @@ internal static class Program
         }
     }
 
-    /// <summary>The datapath's settings, from FLANNELPS_DATAPATH_STATS_SECONDS, _SLICE_US and _CPU_LANES.</summary>
-    private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.Parse(
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.StatsIntervalVariable),
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.SliceVariable),
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.CpuLanesVariable));
+    /// <summary>The datapath's settings, from the FLANNELPS_DATAPATH_* variables.</summary>
+    private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.FromVariables(Environment.GetEnvironmentVariable);
 }

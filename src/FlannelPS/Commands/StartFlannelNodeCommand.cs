@@ -73,12 +73,8 @@ public sealed class StartFlannelNodeCommand : NodeSettingsCmdlet
 
     private static readonly TimeSpan ConfigProbeTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>The datapath's settings, from FLANNELPS_DATAPATH_STATS_SECONDS, _SLICE_US and _CPU_LANES.</summary>
-    private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.Parse(
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.StatsIntervalVariable),
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.SliceVariable),
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.CpuLanesVariable),
-        Environment.GetEnvironmentVariable(UdpDatapathTuning.OffloadsVariable));
+    /// <summary>The datapath's settings, from the FLANNELPS_DATAPATH_* variables.</summary>
+    private static UdpDatapathTuning DatapathTuning() => UdpDatapathTuning.FromVariables(Environment.GetEnvironmentVariable);
 
     private void StartJob(NodeOptions options, Core.Registry.EtcdOptions etcd)
     {

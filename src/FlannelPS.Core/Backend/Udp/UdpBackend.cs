@@ -119,7 +119,7 @@ public sealed class UdpBackend(IHostNetwork? host = null, UdpDatapathTuning? tun
             cancellationToken.ThrowIfCancellationRequested();
 
             forwarder = new UdpForwarder(queues, sockets, plan, programs, new RouteTable(), lease.Subnet.Address, mtu, log,
-                statsInterval: _tuning.StatsInterval, slice: _tuning.Slice);
+                statsInterval: _tuning.StatsInterval, slice: _tuning.Slice, mainLaneNice: _tuning.MainLaneNice);
             forwarder.Start();
             if (_tuning.Offloads && (!queues[0].HasVirtioHeader || !sockets[0].GroEnabled || !sockets[0].GsoEnabled || queues[0].Offloads != "csum,tso4,uso4"))
                 log.Warning($"udp backend: not every offload is available ({forwarder.Offloads}); the datapath moves those packets one by one");

@@ -57,6 +57,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     private int _packetsMoved;
     private bool _gsoWasOn;
     // The peer of the packets going out and of those coming in (see PeerRun); used in place.
+    private readonly int? _nice;
     private PeerRun _txRun = new(received: false);
     private PeerRun _rxRun = new(received: true);
 
@@ -64,8 +65,9 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     /// <param name="steering">Told how much each wake-up moved; null when there are no CPU lanes.</param>
     /// <param name="finished">Called once from the thread when the loop ends, with the failure if any.</param>
     public ForwardingLane(string name, TunDevice tun, UdpEndpoint udp, Waker stop, RouteTable routes, Ip4 tunAddress, int mtu,
-        ILog log, int batchSize, TimeSpan slice, int[] cpus, LaneSteering? steering, bool isMain, Action<Exception?> finished)
+        ILog log, int batchSize, TimeSpan slice, int? nice, int[] cpus, LaneSteering? steering, bool isMain, Action<Exception?> finished)
     {
+        _nice = nice;
         _tun = tun;
         _udp = udp;
         _routes = routes;
@@ -129,6 +131,11 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             {
                 int e = ThreadScheduling.TrySetSlice(_slice);
                 if (e != 0) _log.Warning($"udp datapath: could not shorten the loop thread's time slice (errno {e}); wake-ups may wait behind other tasks");
+            }
+            if (_nice is int nice)
+            {
+                int e = ThreadScheduling.TrySetNice(nice);
+                if (e != 0) _log.Warning($"udp datapath: could not set '{_thread.Name}' to nice {nice} (errno {e}); it competes with other tasks at its inherited priority");
             }
             const int both = TunReadable | UdpReadable;
             int ready = both, moved = 0;

@@ -55,6 +55,20 @@ public sealed class UdpDatapathTuningTests
     }
 
     [Fact]
+    public void The_main_lane_nice_defaults_to_minus_five_is_clamped_and_zero_is_normal()
+    {
+        Assert.Equal(-5, UdpDatapathTuning.Default.MainLaneNice);
+        Assert.Equal(-5, UdpDatapathTuning.Parse(null, null, nice: "high").MainLaneNice);
+        Assert.Equal(0, UdpDatapathTuning.Parse(null, null, nice: "0").MainLaneNice);
+        Assert.Equal(-10, UdpDatapathTuning.Parse(null, null, nice: " -10 ").MainLaneNice);
+        Assert.Equal(-20, UdpDatapathTuning.Parse(null, null, nice: "-40").MainLaneNice);
+        Assert.Equal(19, UdpDatapathTuning.Parse(null, null, nice: "25").MainLaneNice);
+        var vars = new Dictionary<string, string> { [UdpDatapathTuning.NiceVariable] = "3", [UdpDatapathTuning.OffloadsVariable] = "0" };
+        var t = UdpDatapathTuning.FromVariables(vars.GetValueOrDefault);
+        Assert.Equal((3, false), (t.MainLaneNice, t.Offloads));
+    }
+
+    [Fact]
     public void Cpu_lanes_default_to_one_per_cpu_and_can_be_turned_off()
     {
         Assert.Null(UdpDatapathTuning.Default.CpuLanes);
