@@ -103,8 +103,12 @@ Describe 'Start-FlannelNode (alloc backend)' {
         $subnet = (Get-FlannelNode -Job $job).Subnet
         Receive-Job $job | Out-Null
         Invoke-Etcdctl del "$prefix/subnets/$($subnet -replace '/', '-')" | Out-Null
-        Wait-Until { (Receive-Job $job -Keep | Where-Object Kind -eq 'LeaseAcquired') } -Because 're-acquired' | Out-Null
-        (Receive-Job $job).Kind | Should -Contain 'LeaseLost'
+        # Not Receive-Job -Keep in a loop: it sizes an array from the output's count and then copies,
+        # so an event added in between fails it ("Destination array was not long enough"). Reading
+        # (and so draining) is atomic.
+        $events = [System.Collections.Generic.List[object]]::new()
+        Wait-Until { $events.AddRange(@(Receive-Job $job)); $events | Where-Object Kind -eq 'LeaseAcquired' } -Because 're-acquired' | Out-Null
+        $events.Kind | Should -Contain 'LeaseLost'
         (Get-FlannelNode -Job $job).Subnet | Should -Be $subnet
         (Get-FlannelNode -Job $job).State | Should -Be 'Running'
         Get-EtcdLeaseTtl "$prefix/subnets/$($subnet -replace '/', '-')" | Should -Be 86400
