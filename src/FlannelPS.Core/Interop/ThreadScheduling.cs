@@ -41,11 +41,11 @@ internal static unsafe partial class ThreadScheduling
     private static partial int SetPriority(int which, uint who, int nice);
 
     /// <summary>
-    /// Sets the calling thread's nice value (setpriority(PRIO_PROCESS, 0) is this thread on Linux).
-    /// Returns 0 on success, else the errno (EACCES without CAP_SYS_NICE for a lower value).
+    /// Sets the calling thread's nice value (setpriority(PRIO_PROCESS, 0) is this thread on Linux;
+    /// the kernel clamps it to -20..19). Returns 0 on success, else the errno (EACCES without
+    /// CAP_SYS_NICE for a lower value).
     /// </summary>
-    public static int TrySetNice(int nice) =>
-        SetPriority(PRIO_PROCESS, 0, Math.Clamp(nice, -20, 19)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int TrySetNice(int nice) => SetPriority(PRIO_PROCESS, 0, nice) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     /// <summary>
     /// Sets the calling thread's slice (SCHED_OTHER, nice kept). Returns 0 on success, else the errno

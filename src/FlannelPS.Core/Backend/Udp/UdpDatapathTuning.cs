@@ -1,9 +1,9 @@
 // Settings of the udp datapath: a periodic stats line (what the datapath bench reads to show no GC
 // ran during a transfer; off by default), the main lane's scheduler slice (the kernel's by
 // default), the main lane's nice value (-5 by default), how many CPU lanes (one per CPU by default;
-// see LanePlan) and whether the TUN and
-// socket offloads are used (by default, where the kernel has them). The module reads them from
-// FLANNELPS_DATAPATH_* variables (Parse); Core never reads the environment.
+// see LanePlan) and whether the TUN and socket offloads are used (by default, where the kernel has
+// them). The module and the daemon read them from the FLANNELPS_DATAPATH_* variables through
+// FromVariables, handing it their environment lookup; Core never reads the environment itself.
 using System.Globalization;
 
 namespace FlannelPS.Core.Backend.Udp;

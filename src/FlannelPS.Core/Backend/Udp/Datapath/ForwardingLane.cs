@@ -41,6 +41,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     private readonly int _tunReadLimit;
     private readonly Thread _thread;
     private readonly TimeSpan _slice;
+    private readonly int? _nice;
     private readonly int[] _cpus;
     private readonly LaneSteering? _steering;
     private readonly bool _isMain;
@@ -57,7 +58,6 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     private int _packetsMoved;
     private bool _gsoWasOn;
     // The peer of the packets going out and of those coming in (see PeerRun); used in place.
-    private readonly int? _nice;
     private PeerRun _txRun = new(received: false);
     private PeerRun _rxRun = new(received: true);
 
@@ -67,7 +67,6 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
     public ForwardingLane(string name, TunDevice tun, UdpEndpoint udp, Waker stop, RouteTable routes, Ip4 tunAddress, int mtu,
         ILog log, int batchSize, TimeSpan slice, int? nice, int[] cpus, LaneSteering? steering, bool isMain, Action<Exception?> finished)
     {
-        _nice = nice;
         _tun = tun;
         _udp = udp;
         _routes = routes;
@@ -90,6 +89,7 @@ internal sealed class ForwardingLane : IDisposable, ITunSink
             _coalescer = new TcpCoalescer(this);
         }
         _slice = slice;
+        _nice = nice;
         _cpus = cpus;
         _steering = steering;
         _isMain = isMain;
