@@ -27,9 +27,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [[ "${FLANNELPS_BENCH_NO_BUILD:-}" != 1 ]]; then
-  (cd "$repo" && ./build.sh Release) >"$work/build-new.log" 2>&1 || { tail -20 "$work/build-new.log" >&2; exit 1; }
-fi
+build_release_unless_told "$repo" "$work/build-new.log" || exit 1
 git -C "$repo" worktree add --detach "$work/base" "$base_commit" >/dev/null 2>&1 || { echo "ab: cannot check out $base_rev" >&2; exit 1; }
 (cd "$work/base" && ./build.sh Release) >"$work/build-base.log" 2>&1 || { echo "ab: the base does not build:" >&2; tail -20 "$work/build-base.log" >&2; exit 1; }
 declare -A module=([base]="$work/base/out/FlannelPS/FlannelPS.psd1" [new]="$repo/out/FlannelPS/FlannelPS.psd1")
@@ -42,8 +40,7 @@ printf '%-5s %4s %12s %12s %10s %10s\n' build pair "TCP1 Mbit/s" "TCP4 Mbit/s" n
 for ((p = 1; p <= pairs; p++)); do
   order=(base new); ((p % 2 == 0)) && order=(new base)
   for v in "${order[@]}"; do
-    FLANNELPS_MODULE="${module[$v]}" FLANNELPS_BENCH_LEGS=flannelps FLANNELPS_BENCH_RTT_ROUNDS=0 FLANNELPS_BENCH_PINGS=20 \
-      FLANNELPS_BENCH_NO_BUILD=1 timeout 900 bash "$here/run.sh" >"$work/run-$v-$p.log" 2>&1
+    FLANNELPS_MODULE="${module[$v]}" quick_run flannelps "$work/run-$v-$p.log"
     row=$(leg_row "$work/run-$v-$p.log" flannelps)
     [[ -n "$row" ]] || { echo "ab: the $v run of pair $p gave no figures:" >&2; tail -15 "$work/run-$v-$p.log" >&2; exit 1; }
     read -r t1 t4 _ _ n1 n4 <<<"$row"

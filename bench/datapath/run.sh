@@ -55,6 +55,8 @@ module="${FLANNELPS_MODULE:-$repo/out/FlannelPS/FlannelPS.psd1}"
 [[ $(id -u) -eq 0 ]] || { echo "bench/datapath: must run as root (network namespaces, TUN)" >&2; exit 1; }
 # shellcheck source=../../tests/testbed/testbed.sh
 source "$repo/tests/testbed/testbed.sh"
+# shellcheck source=stats.sh
+source "$here/stats.sh"
 
 work=$(mktemp -d /tmp/fptb-bench.XXXXXX)
 cleanup() {
@@ -84,8 +86,6 @@ rtt_stats() {
     END { if (NR) printf "%.3f %.3f %.3f\n", s / NR, pct(0.5), pct(0.99) }'
 }
 
-# ratio A B: A/B with two decimals, "-" when either is missing.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 # minus A B: A-B with three decimals, "-" when either is missing.
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.3f", a - b }'; }
 

@@ -19,15 +19,12 @@ work=$(mktemp -d /tmp/flannelps-vsvx.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-if [[ "${FLANNELPS_BENCH_NO_BUILD:-}" != 1 ]]; then
-  (cd "$repo" && ./build.sh Release) >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; exit 1; }
-fi
+build_release_unless_told "$repo" "$work/build.log" || exit 1
 
 printf '%4s %12s %12s %12s %12s %8s %8s %9s %9s\n' run "VXLAN TCP1" "VXLAN TCP4" "FPS TCP1" "FPS TCP4" "TCP1/vx" "TCP4/vx" "CPUs/GB1" "CPUs/GB4"
 : >"$work/results"
 for ((r = 1; r <= runs; r++)); do
-  FLANNELPS_BENCH_LEGS=vxlan,flannelps FLANNELPS_BENCH_RTT_ROUNDS=0 FLANNELPS_BENCH_PINGS=20 FLANNELPS_BENCH_NO_BUILD=1 \
-    timeout 900 bash "$here/run.sh" >"$work/run-$r.log" 2>&1
+  quick_run vxlan,flannelps "$work/run-$r.log"
   vx=$(leg_row "$work/run-$r.log" vxlan)
   fp=$(leg_row "$work/run-$r.log" flannelps)
   [[ -n "$vx" && -n "$fp" ]] || { echo "vs-vxlan: run $r gave no figures:" >&2; tail -15 "$work/run-$r.log" >&2; exit 1; }
