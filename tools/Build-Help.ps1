@@ -102,7 +102,8 @@ foreach ($cmd in Get-Command -Module FlannelPS -CommandType Cmdlet | Sort-Object
         $set = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
         if ($set) { $desc += " Valid values: $($set.ValidValues -join ', ')." }
         $default = DefaultValue $instance $p
-        [void] $sb.Append("<command:parameter required=`"$($mandatory.ToString().ToLower())`" position=`"$pos`" pipelineInput=`"$pipe`" globbing=`"$($glob.ToString().ToLower())`"><maml:name>$($p.Name)</maml:name><maml:description>$(Paras $desc)</maml:description>")
+        $aliases = if ($p.Aliases.Count) { Esc ($p.Aliases -join ', ') } else { 'none' }
+        [void] $sb.Append("<command:parameter required=`"$($mandatory.ToString().ToLower())`" position=`"$pos`" pipelineInput=`"$pipe`" globbing=`"$($glob.ToString().ToLower())`" aliases=`"$aliases`"><maml:name>$($p.Name)</maml:name><maml:description>$(Paras $desc)</maml:description>")
         [void] $sb.Append("<command:parameterValue required=`"$((-not $p.SwitchParameter).ToString().ToLower())`">$(TypeName $p.ParameterType)</command:parameterValue><dev:type><maml:name>$(Esc $p.ParameterType.FullName)</maml:name></dev:type>")
         if ($null -ne $default) { [void] $sb.Append("<dev:defaultValue>$(Esc $default)</dev:defaultValue>") }
         [void] $sb.Append('</command:parameter>')

@@ -43,7 +43,7 @@ Describe 'Get-Help <Name> says what the cmdlet''s own metadata says' -ForEach $c
         $script:help = Get-Help $Name -Full
     }
 
-    It 'gives Required, Position and pipeline input of every parameter as the parameter attributes do' {
+    It 'gives Required, Position, pipeline input and aliases of every parameter as the parameter attributes do' {
         foreach ($p in $cmd.Parameters.Values | Where-Object { $_.Name -notin [System.Management.Automation.Cmdlet]::CommonParameters }) {
             $attr = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] })
             $h = Get-Help $Name -Parameter $p.Name
@@ -53,6 +53,7 @@ Describe 'Get-Help <Name> says what the cmdlet''s own metadata says' -ForEach $c
             "$($h.position)" | Should -Be $(if ($null -ne $pos) { "$pos" } else { 'named' }) -Because "-$($p.Name) position"
             $kinds = @(if ($attr | Where-Object ValueFromPipeline) { 'ByValue' }; if ($attr | Where-Object ValueFromPipelineByPropertyName) { 'ByPropertyName' })
             "$($h.pipelineInput)" | Should -Be $(if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }) -Because "-$($p.Name) pipeline input"
+            "$($h.aliases)" | Should -Be $(if ($p.Aliases.Count) { $p.Aliases -join ', ' } else { 'none' }) -Because "-$($p.Name) aliases"
         }
     }
 

@@ -24,6 +24,11 @@ Describe 'Subnet leases' {
         $l.Expiration | Should -BeGreaterThan ([DateTimeOffset]::UtcNow.AddHours(23))
     }
 
+    It 'takes -EtcdEndpoints, the spelling of flanneld''s -etcd-endpoints, as -EtcdEndpoint' {
+        $l = New-FlannelSubnetLease -PublicIP 192.0.2.13 -EtcdEndpoints $etcd -EtcdPrefix $prefix
+        @(Get-FlannelSubnetLease -EtcdEndpoints $etcd -EtcdPrefix $prefix).Subnet | Should -Be @($l.Subnet)
+    }
+
     It 'gives the same subnet back to the same PublicIP' {
         $a = New-FlannelSubnetLease -PublicIP 192.0.2.11 @common
         $b = New-FlannelSubnetLease -PublicIP 192.0.2.11 @common

@@ -22,8 +22,9 @@ public abstract class EtcdCmdlet : EtcdConnectionCmdlet
 
 public abstract class EtcdConnectionCmdlet : FlannelCmdlet
 {
-    /// <summary>etcd endpoints (default http://127.0.0.1:2379, or FLANNELD_ETCD_ENDPOINTS).</summary>
+    /// <summary>etcd endpoints (default http://127.0.0.1:2379, or FLANNELD_ETCD_ENDPOINTS). -EtcdEndpoints, as flanneld spells it, works too.</summary>
     [Parameter]
+    [Alias("EtcdEndpoints")]
     [ValidateNotNullOrEmpty]
     public string[]? EtcdEndpoint { get; set; }
 
