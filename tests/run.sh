@@ -32,6 +32,8 @@ trap 'exit 130' INT TERM
 netns_etcd_start "$ns" 23790 "$work" || { echo "0 passed, 1 failed"; exit 1; }
 export FLANNELPS_TEST_ETCD=http://127.0.0.1:23790
 export FLANNELPS_TEST_RUNID=$$
+# The root mount namespace: ip netns exec hides /sys/fs/cgroup, which systemd-nspawn needs (Start-TestSystemd).
+export FLANNELPS_TEST_HOST_MOUNT_NS=/proc/$$/ns/mnt
 export FLANNELPS_TEST_DOCKER=$with_docker
 export FLANNELPS_MODULE="$root/out/FlannelPS/FlannelPS.psd1"
 

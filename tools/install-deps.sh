@@ -2,7 +2,7 @@
 # Installs the Debian packages FlannelPS's build, demo and tests use, only those missing, so a
 # fresh machine works and a prepared one pays nothing. Usage: tools/install-deps.sh [--docker]
 set -euo pipefail
-pkgs=(etcd-server etcd-client iproute2 iptables iputils-ping iperf3 tcpdump busybox-static procps gcc libc6-dev zlib1g-dev)
+pkgs=(etcd-server etcd-client iproute2 iptables iputils-ping iperf3 tcpdump busybox-static procps gcc libc6-dev zlib1g-dev systemd-container)
 [[ "${1:-}" == "--docker" ]] && pkgs+=(docker.io)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -36,7 +36,7 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
         $svc.Enabled | Should -BeExactly $false
         $warn | Should -HaveCount 1
         "$warn" | Should -Match 'systemd is not running on this host'
-        "$warn" | Should -Match ([regex]::Escape("set -a; . $($paths.EnvironmentFilePath); sh $bin/flanneld-start `$FLANNEL_OPTIONS"))
+        "$warn" | Should -Match ([regex]::Escape("set -a; . $($paths.EnvironmentFilePath); eval `"set -- `$FLANNEL_OPTIONS`"; sh $bin/flanneld-start `"`$@`""))
 
         $envText = Get-Content $paths.EnvironmentFilePath -Raw
         $vars = ($envText -split "`n") | Where-Object { $_ -and -not $_.StartsWith('#') }
@@ -95,7 +95,7 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
     It 'refuses flanneld options flanneld would reject, before writing anything' {
         { Install-FlannelService -AdditionalOption '-kube-subnet-mgr' @paths -ErrorAction Stop } |
             Should -Throw -ErrorId 'FlannelServiceInvalidOption,FlannelPS.Commands.InstallFlannelServiceCommand'
-        { Install-FlannelService -Interface 'a b' @paths -ErrorAction Stop } |
+        { Install-FlannelService -AdditionalOption "-v=1`n-v=2" @paths -ErrorAction Stop } |
             Should -Throw -ErrorId 'FlannelServiceInvalidValue,FlannelPS.Commands.InstallFlannelServiceCommand'
         # The same checks as Start-FlannelNode's, with flannel's own message for the margin.
         { Install-FlannelService -SubnetLeaseRenewMargin 0 @paths -ErrorAction Stop } |
@@ -230,10 +230,10 @@ Describe 'The installed files run a real node the way systemd would' {
         $sockPath = Join-Path $dir 'notify.sock'
         $sock = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Dgram, [Net.Sockets.ProtocolType]::Unspecified)
         $sock.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new($sockPath))
-        # systemd: load EnvironmentFile=, then run ExecStart with $FLANNEL_OPTIONS split at whitespace.
+        # systemd: load EnvironmentFile=, then run ExecStart with $FLANNEL_OPTIONS split into words (eval splits them alike).
         $exec = $svc.ExecStart
         $psi = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
-        foreach ($a in '-c', "set -a; . '$envFile'; set +a; exec $exec") { $psi.ArgumentList.Add($a) }
+        foreach ($a in '-c', "set -a; . '$envFile'; set +a; eval `"exec $exec`"") { $psi.ArgumentList.Add($a) }
         $psi.UseShellExecute = $false
         $psi.RedirectStandardError = $true
         $psi.Environment['NOTIFY_SOCKET'] = $sockPath
@@ -256,5 +256,56 @@ Describe 'The installed files run a real node the way systemd would' {
             if (-not $proc.HasExited) { $proc.Kill(); $proc.WaitForExit(5000) | Out-Null }
             $sock.Dispose()
         }
+    }
+}
+
+Describe 'Under a real systemd: PID 1 of a container (systemd-nspawn) in the test namespace' {
+    BeforeAll {
+        Assert-TestNamespace
+        $script:etcd = Get-TestEtcdEndpoint
+        # The underlay "fpsr<PID>" and its address-less peer "fpsr<PID>-p" (created first, so listed
+        # first): only a regex anchored with $ picks the one with the address.
+        $script:ul = New-TestUnderlay -Name "fpsr$PID" -Address 192.0.2.151/24
+        $script:regex = '^fpsr\d+$'
+        $script:sd = Start-TestSystemd -Name "fpsd$PID" -BindReadOnly (Split-Path $env:FLANNELPS_MODULE), (Split-Path (Split-Path (Split-Path (Split-Path (Split-Path $PSHOME)))))
+        $script:pwsh = Get-FlannelTestbedPwshCommand
+        function Invoke-InContainer([string] $Script) {
+            $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command "`$ErrorActionPreference = 'Stop'; Import-Module '$env:FLANNELPS_MODULE'; $Script"
+            $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+            $out
+        }
+    }
+    AfterAll {
+        if ($sd -isnot [string]) { Stop-TestSystemd $sd }
+        Remove-TestUnderlay $ul
+    }
+
+    It 'Install-FlannelService enables and starts flanneld, READY=1 ends the start, and a regex with $ and \ and a path with a space reach flanneld intact' {
+        if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
+        $prefix = New-TestPrefix 'systemd'
+        Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
+        # A subnet file with a space in its path: the split of FLANNEL_OPTIONS keeps it one word.
+        $svc = Invoke-InContainer "Install-FlannelService -EtcdEndpoint $etcd -EtcdPrefix $prefix -InterfaceRegex '$regex' -SubnetFile '/run/flannel/my subnet.env' | ConvertTo-Json -Compress" | ConvertFrom-Json
+        $svc.SystemdRunning | Should -BeTrue
+        $svc.Enabled | Should -BeTrue
+        $svc.Started | Should -BeTrue
+        # Type=notify: systemctl returned only after READY=1, which flanneld sends once subnet.env is written.
+        Invoke-TestSystemd $sd systemctl is-active flanneld | Should -Be 'active'
+        Invoke-TestSystemd $sd systemctl is-enabled flanneld | Should -Be 'enabled'
+        Invoke-TestSystemd $sd cat '/run/flannel/my subnet.env' | Should -Contain 'FLANNEL_NETWORK=10.0.0.0/16'
+        $mainPid = Invoke-TestSystemd $sd systemctl show -p MainPID --value flanneld
+        $argv = (Invoke-TestSystemd $sd cat "/proc/$mainPid/cmdline") -split "`0"
+        $argv | Should -Contain "-iface-regex=$regex"
+        $argv | Should -Contain '-subnet-file=/run/flannel/my subnet.env'
+        $argv | Should -Contain "-etcd-prefix=$prefix"
+        (Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $prefix).PublicIP | Should -Be '192.0.2.151' -Because "the regex picks $ul, not $ul-p"
+    }
+
+    It 'Uninstall-FlannelService stops and disables it and removes both files' {
+        if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
+        $removed = Invoke-InContainer "Uninstall-FlannelService -Confirm:`$false -PassThru | ConvertTo-Json -Compress" | ConvertFrom-Json
+        @($removed.FilesRemoved) | Should -Be @('/etc/systemd/system/flanneld.service', '/etc/sysconfig/flanneld')
+        Invoke-TestSystemd $sd systemctl is-active flanneld | Should -Not -Be 'active'
+        Invoke-TestSystemd $sd sh -c 'test -e /etc/systemd/system/flanneld.service || test -e /etc/sysconfig/flanneld; echo $?' | Should -Be '1'
     }
 }

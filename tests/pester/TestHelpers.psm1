@@ -74,4 +74,52 @@ function Wait-Until {
     throw "Timed out after $TimeoutSec s waiting for $Because"
 }
 
+function Start-TestSystemd {
+    # Boots systemd as PID 1 of a container that joins this test namespace (tests/testbed/boot-systemd.sh:
+    # systemd-nspawn on a tmpfs root with this host's /usr), for tests of what systemd itself does.
+    # Returns @{ Pid (systemd-nspawn, ours); Leader (the container's systemd); Dir }, or a string saying
+    # why it cannot run here. Stop it with Stop-TestSystemd.
+    param([string] $Name, [string[]] $BindReadOnly = @(), [string[]] $Bind = @(), [double] $TimeoutSec = 60)
+    Assert-TestNamespace
+    if (-not (Get-Command systemd-nspawn -ErrorAction SilentlyContinue)) { return 'systemd-nspawn is not installed (Debian package systemd-container; tools/install-deps.sh installs it)' }
+    if (-not $env:FLANNELPS_TEST_HOST_MOUNT_NS) { return 'FLANNELPS_TEST_HOST_MOUNT_NS is not set: run the suite with tests/run.sh (systemd-nspawn needs a mount namespace with /sys/fs/cgroup, which ip netns exec hides)' }
+    $dir = Join-Path ([IO.Path]::GetTempPath()) "fpsd-$Name"
+    New-Item -ItemType Directory $dir -Force | Out-Null
+    $script = Join-Path $PSScriptRoot '../testbed/boot-systemd.sh' | Resolve-Path
+    $nsenterArgs = @("--mount=$env:FLANNELPS_TEST_HOST_MOUNT_NS", '--', '/bin/sh', $script, $dir, $Name, "/proc/$PID/ns/net") +
+        @($BindReadOnly | ForEach-Object { "--bind-ro=$_" }) + @($Bind | ForEach-Object { "--bind=$_" })
+    # nsenter, sh, unshare and sh exec one another: the PID started is systemd-nspawn's.
+    $p = Start-Process nsenter -ArgumentList $nsenterArgs -RedirectStandardOutput (Join-Path $dir 'console.log') -RedirectStandardError (Join-Path $dir 'stderr.log') -PassThru
+    $sd = @{ Pid = $p.Id; Leader = $null; Dir = $dir }
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while ([DateTime]::UtcNow -lt $deadline -and -not $p.HasExited) {
+        $sd.Leader = (Get-Content "/proc/$($p.Id)/task/$($p.Id)/children" -ErrorAction SilentlyContinue) -split ' ' | Where-Object { $_ } | Select-Object -First 1
+        if ($sd.Leader) {
+            $state = & nsenter -t $sd.Leader -a systemctl is-system-running 2>$null
+            if ($state -in 'running', 'degraded') { return $sd }
+        }
+        Start-Sleep -Milliseconds 200
+    }
+    $why = "systemd did not come up in the container within $TimeoutSec s: $((Get-Content (Join-Path $dir 'stderr.log') -ErrorAction SilentlyContinue) -join ' ')"
+    Stop-TestSystemd $sd
+    throw $why
+}
+
+function Invoke-TestSystemd {
+    # Invoke-TestSystemd $systemd COMMAND [ARGS...]: runs it inside the container of Start-TestSystemd
+    # (all its namespaces) and returns its output. A plain function, so arguments like -NoProfile pass as they are.
+    $systemd, $command = $args
+    & nsenter -t $systemd.Leader -a -- @command
+}
+
+function Stop-TestSystemd([hashtable] $Systemd) {
+    # SIGTERM makes systemd-nspawn shut the container down cleanly; after 20 s both are killed.
+    if (-not $Systemd) { return }
+    & kill -TERM $Systemd.Pid 2>$null
+    $deadline = [DateTime]::UtcNow.AddSeconds(20)
+    while ([DateTime]::UtcNow -lt $deadline -and (Test-Path "/proc/$($Systemd.Pid)")) { Start-Sleep -Milliseconds 200 }
+    foreach ($p in @($Systemd.Leader, $Systemd.Pid) | Where-Object { $_ -and (Test-Path "/proc/$_") }) { & kill -KILL $p 2>$null }
+    Remove-Item $Systemd.Dir -Recurse -Force -ErrorAction SilentlyContinue
+}
+
 Export-ModuleMember -Function *

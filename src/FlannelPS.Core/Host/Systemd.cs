@@ -29,7 +29,7 @@ public sealed class Systemd(ICommandRunner? runner = null, string runtimeDirecto
         if (!r.Succeeded) throw failed(FailureText(args, r));
     }
 
-    /// <summary>"`systemctl ARGS` failed (exit N): STDERR."</summary>
+    /// <summary>"`systemctl ARGS` failed (exit N): STDERR." (one full stop, whether or not systemctl ended with one).</summary>
     public static string FailureText(IReadOnlyList<string> args, CommandResult r) =>
-        string.Create(CultureInfo.InvariantCulture, $"`systemctl {string.Join(' ', args)}` failed (exit {r.ExitCode}): {r.StdErr.Trim()}.");
+        string.Create(CultureInfo.InvariantCulture, $"`systemctl {string.Join(' ', args)}` failed (exit {r.ExitCode}): {r.StdErr.Trim().TrimEnd('.')}.");
 }

@@ -120,7 +120,8 @@ public sealed class FlannelServiceInstaller(ICommandRunner? runner = null, strin
     public string ManualStartHint(FlannelService plan, string binDirectory) =>
         $"{_systemd.NotRunningText}: '{plan.UnitPath}' and " +
         $"'{plan.EnvironmentFilePath}' are in place but the service was not enabled or started. Start the node by hand with " +
-        $"`set -a; . {plan.EnvironmentFilePath}; sh {Path.Combine(binDirectory, ServiceFiles.StartScriptName)} $FLANNEL_OPTIONS`.";
+        // -a exports what the file sets, as EnvironmentFile= does; eval splits FLANNEL_OPTIONS into words as systemd does.
+        $"`set -a; . {plan.EnvironmentFilePath}; eval \"set -- $FLANNEL_OPTIONS\"; sh {Path.Combine(binDirectory, ServiceFiles.StartScriptName)} \"$@\"`.";
 
     private FlannelException NotRunning(FlannelService plan) =>
         new("FlannelSystemdNotRunning", FlannelErrorCategory.ResourceUnavailable,

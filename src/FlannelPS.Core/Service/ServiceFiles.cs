@@ -54,13 +54,16 @@ public static class ServiceFiles
         var sb = new StringBuilder();
         sb.Append(Marker).Append('\n');
         sb.Append("# flanneld's settings for ").Append(settings.Name).Append(".service, in the /etc/sysconfig/flanneld style.\n");
-        sb.Append("# Edit, then `systemctl restart ").Append(settings.Name).Append("`. Values are read by systemd and by sh.\n\n");
+        sb.Append("# Edit, then `systemctl restart ").Append(settings.Name).Append("`. Values are read by systemd and by sh:\n");
+        sb.Append("# inside \"...\" a backslash goes before \\ \" $ and `. FLANNEL_OPTIONS is then split into words as sh\n");
+        sb.Append("# splits a command line, so a word with $ \\ ' \" ; or a space needs more: -iface-regex=^eth1$ is written\n");
+        sb.Append("# -iface-regex=^eth1\\\\\\$ (Install-FlannelService does this for you).\n\n");
         sb.Append("# etcd endpoints, comma-separated. When empty, the older FLANNEL_ETCD is used.\n");
-        sb.Append("FLANNEL_ETCD_ENDPOINTS=\"").Append(settings.Flanneld.EtcdEndpoints).Append("\"\n\n");
+        sb.Append("FLANNEL_ETCD_ENDPOINTS=").Append(Quote(settings.Flanneld.EtcdEndpoints)).Append("\n\n");
         sb.Append("# The etcd prefix holding <prefix>/config and <prefix>/subnets. When empty, the older FLANNEL_ETCD_KEY is used.\n");
-        sb.Append("FLANNEL_ETCD_PREFIX=\"").Append(settings.Flanneld.EtcdPrefix).Append("\"\n\n");
+        sb.Append("FLANNEL_ETCD_PREFIX=").Append(Quote(settings.Flanneld.EtcdPrefix)).Append("\n\n");
         sb.Append("# Further flanneld flags (see `flanneld --help`).\n");
-        sb.Append("FLANNEL_OPTIONS=\"").Append(string.Join(' ', OptionWords(settings))).Append("\"\n");
+        sb.Append("FLANNEL_OPTIONS=").Append(Quote(string.Join(' ', OptionWords(settings).Select(ShellWord)))).Append('\n');
         return sb.ToString();
     }
 
@@ -68,13 +71,13 @@ public static class ServiceFiles
     /// back exactly as flanneld-start will pass them, so the service cannot fail on its own options).</summary>
     public static void Validate(FlannelServiceSettings settings)
     {
-        CheckValue("EtcdEndpoints", settings.Flanneld.EtcdEndpoints);
-        CheckValue("EtcdPrefix", settings.Flanneld.EtcdPrefix);
-        CheckValue("EnvironmentFilePath", settings.EnvironmentFilePath);
+        CheckWord("EtcdEndpoints", settings.Flanneld.EtcdEndpoints);
+        CheckWord("EtcdPrefix", settings.Flanneld.EtcdPrefix);
+        CheckPath("EnvironmentFilePath", settings.EnvironmentFilePath);
         if (!IsSimpleName(settings.Name))
             throw Invalid("Name", settings.Name, "use letters, digits, '-', '_', '.' or '@'");
         var words = OptionWords(settings);
-        foreach (var w in words) CheckValue("flanneld option", w);
+        foreach (var w in words) CheckWord("flanneld option", w);
         var args = new List<string>();
         if (settings.Flanneld.EtcdEndpoints.Length > 0) args.Add("-etcd-endpoints=" + settings.Flanneld.EtcdEndpoints);
         if (settings.Flanneld.EtcdPrefix.Length > 0) args.Add("-etcd-prefix=" + settings.Flanneld.EtcdPrefix);
@@ -88,9 +91,50 @@ public static class ServiceFiles
         }
     }
 
-    // Words of FLANNEL_OPTIONS are split at whitespace by systemd; every value sits in "..." that both
-    // systemd's EnvironmentFile parser and sh read literally only without these characters.
-    private static void CheckValue(string what, string value)
+    // A value of the environment file, in double quotes with \ " $ ` escaped by a backslash: sh reads
+    // that back as the value, and so does systemd's EnvironmentFile= parser, which follows sh's
+    // double-quote rules (a Pester test boots systemd in a container to check it), so an
+    // -InterfaceRegex like ^eth1$ or ^en\w+$ arrives intact.
+    internal static string Quote(string value)
+    {
+        var sb = new StringBuilder(value.Length + 2).Append('"');
+        foreach (var c in value)
+        {
+            if (c is '\\' or '"' or '$' or '`') sb.Append('\\');
+            sb.Append(c);
+        }
+        return sb.Append('"').ToString();
+    }
+
+    // One word of FLANNEL_OPTIONS as systemd's ExecStart= expansion of $FLANNEL_OPTIONS splits it:
+    // like sh, it takes a backslash to escape the next character and quotes to group. The manual
+    // start (ManualStartHint) splits it with sh's eval, which also gives ; | & ( ) ` $ and the glob
+    // characters their meaning, so each of these gets a backslash and reaches flanneld as itself.
+    internal static string ShellWord(string word)
+    {
+        var sb = new StringBuilder(word.Length);
+        foreach (var c in word)
+        {
+            if (ShellSpecial.Contains(c, StringComparison.Ordinal)) sb.Append('\\');
+            sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    private const string ShellSpecial = "\\'\"$`;&|<>()*?[]{}#~! ";
+
+    // A newline would end the assignment and other control characters do not survive either reading.
+    private static void CheckWord(string what, string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+                throw Invalid(what, value, "it may not contain control characters (a tab, a newline)");
+        }
+    }
+
+    // The file's own path goes into the unit (EnvironmentFile=) and into the hint's sh command line unquoted.
+    private static void CheckPath(string what, string value)
     {
         foreach (var c in value)
         {

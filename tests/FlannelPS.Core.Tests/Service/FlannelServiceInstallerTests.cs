@@ -123,6 +123,8 @@ public sealed class FlannelServiceInstallerTests : IDisposable
         var ex = await Assert.ThrowsAsync<FlannelException>(() => installer.EnableAndStartAsync(plan, start: true, CancellationToken.None));
         Assert.Equal("FlannelServiceSystemctlFailed", ex.ErrorId);
         Assert.Contains("journalctl -u flanneld", ex.Message, StringComparison.Ordinal);
+        // systemctl ends its own sentence; the message does not add a second full stop.
+        Assert.Contains("failed (exit 1): Job for flanneld.service failed. See `systemctl status flanneld`", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -135,7 +137,7 @@ public sealed class FlannelServiceInstallerTests : IDisposable
         Assert.Empty(_runner.Commands);
         var hint = installer.ManualStartHint(plan, "/opt/FlannelPS/bin");
         Assert.StartsWith("systemd is not running on this host (", hint, StringComparison.Ordinal);
-        Assert.Contains($". {plan.EnvironmentFilePath}; sh /opt/FlannelPS/bin/flanneld-start $FLANNEL_OPTIONS", hint, StringComparison.Ordinal);
+        Assert.Contains($"`set -a; . {plan.EnvironmentFilePath}; eval \"set -- $FLANNEL_OPTIONS\"; sh /opt/FlannelPS/bin/flanneld-start \"$@\"`", hint, StringComparison.Ordinal);
     }
 
     private sealed class RecordingRunner : ICommandRunner

@@ -71,19 +71,51 @@ public class ServiceFilesTests
     }
 
     [Theory]
-    [InlineData("http://192.0.2.2:2379 http://x")]
-    [InlineData("http://192.0.2.2:2379\"")]
-    [InlineData("http://$HOST:2379")]
+    [InlineData("http://192.0.2.2:2379\thttp://x")]
+    [InlineData("http://192.0.2.2:2379\nFLANNEL_OPTIONS=-v=9")]
     public void ValuesTheFilesCannotCarryAreRefused(string endpoints)
     {
         var ex = Assert.Throws<FlannelException>(() => ServiceFiles.RenderEnvironment(Seed(s => s with { EtcdEndpoints = endpoints })));
         Assert.Equal("FlannelServiceInvalidValue", ex.ErrorId);
+        Assert.Contains("control characters", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void AnInterfaceWithASpaceIsRefusedBecauseSystemdSplitsOptionsAtWhitespace()
+    public void AWordOfTheOptionsIsEscapedForTheSplitThenTheValueForTheFile()
     {
-        var ex = Assert.Throws<FlannelException>(() => ServiceFiles.RenderEnvironment(Seed(s => s with { Iface = ["my if"] })));
+        // ^eth1$: the split wants \$, and the file's double quotes want each of \ and $ escaped again.
+        var env = ServiceFiles.RenderEnvironment(Seed(s => s with { IfaceRegex = ["^eth1$", @"^en\w+"], EtcdPrefix = "/a\"b`c$" }));
+        Assert.Contains("FLANNEL_ETCD_PREFIX=\"/a\\\"b\\`c\\$\"\n", env, StringComparison.Ordinal);
+        Assert.Contains(@"FLANNEL_OPTIONS=""-iface-regex=^eth1\\\$ -iface-regex=^en\\\\w+ -ip-masq=true""", env, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShReadsEveryValueAndWordBackExactly()
+    {
+        // The manual start's way (sourcing the file, then eval to split FLANNEL_OPTIONS, which is what
+        // systemd's $FLANNEL_OPTIONS does; tests/pester/Service.Tests.ps1 checks systemd itself).
+        string[] regexes = ["^eth1$", @"^en\w+\d$", "^(eth|en)[0-9]+$", "a\"b`c$(x)'y;z|w&v", "#x ~y *z? {a} !b", @"\t\n\x41"];
+        const string prefix = @"/odd\$prefix""`";
+        var env = ServiceFiles.RenderEnvironment(Seed(s => s with { IfaceRegex = regexes, EtcdPrefix = prefix, SubnetFile = "/run/my flannel/subnet.env" }));
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, env);
+            var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in (string[])["-c", "set -a; . \"$0\"; eval \"set -- $FLANNEL_OPTIONS\"; printf '%s\\n' \"$FLANNEL_ETCD_PREFIX\" \"$@\"", file]) psi.ArgumentList.Add(a);
+            using var sh = System.Diagnostics.Process.Start(psi)!;
+            var lines = sh.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            sh.WaitForExit();
+            Assert.Equal(0, sh.ExitCode);
+            Assert.Equal([prefix, .. regexes.Select(r => "-iface-regex=" + r), "-ip-masq=true", "-subnet-file=/run/my flannel/subnet.env"], lines);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void AnOptionWithANewlineIsRefused()
+    {
+        var ex = Assert.Throws<FlannelException>(() => ServiceFiles.RenderEnvironment(Seed(s => s with { Iface = ["eth0\n-v=9"] })));
         Assert.Equal("FlannelServiceInvalidValue", ex.ErrorId);
     }
 }
