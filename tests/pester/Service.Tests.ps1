@@ -1,8 +1,8 @@
 # Install-/Uninstall-FlannelService against temp paths: the rendered unit and environment file, the
 # flag mapping, -WhatIf, idempotency, marked-file removal, systemd-analyze's check of the unit, the
 # FLANNEL_ETCD/FLANNEL_ETCD_KEY fallback of bin/flanneld-start, and a real node started the way the
-# unit starts it. This host's PID 1 is not systemd, so systemctl enable/start is not exercised here
-# (Core's xunit tests cover the systemctl sequence with a recording runner).
+# unit starts it, and the whole install under a real systemd: this host's PID 1 is not systemd, so
+# the last Describe boots one in a container (Start-TestSystemd) and installs, starts and removes there.
 BeforeAll {
     Import-Module $env:FLANNELPS_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
