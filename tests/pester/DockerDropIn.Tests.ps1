@@ -84,3 +84,57 @@ Describe 'Install-FlannelDockerDropIn' {
         Test-Path "$json.flannelps" | Should -BeFalse
     }
 }
+
+Describe 'Install-FlannelDockerDropIn -Restart under a real systemd, with the real dockerd' -Tag 'Docker' {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
+        Import-Module (Join-Path $PSScriptRoot '../testbed/FlannelTestbed.psm1') -Force
+        # A namespace of its own: dockerd makes docker0, sets FORWARD to DROP and adds its chains;
+        # deleting the namespace takes all of that with it. dockerd turns IP forwarding on unless it
+        # is on already, and the container's /proc/sys is read-only, so it is on already.
+        $script:ns = "fpdk-sd-$PID"
+        & ip netns add $ns
+        & ip -n $ns link set lo up
+        & ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1
+        $script:sd = if (-not (Test-Path /usr/sbin/dockerd)) { 'dockerd is not installed (tests/run.sh installs docker.io)' }
+            else { Start-TestSystemd -Name "fpdk$PID" -NetNs "/run/netns/$ns" -BindReadOnly (Split-Path $modulePath), (Split-Path (Split-Path (Split-Path (Split-Path (Split-Path $PSHOME))))) }
+        $script:pwsh = Get-FlannelTestbedPwshCommand
+        function Get-DockerdArgv {
+            $main = Invoke-TestSystemd $sd systemctl show -p MainPID --value docker
+            @((Invoke-TestSystemd $sd cat "/proc/$main/cmdline") -split "`0" | Where-Object { $_ })
+        }
+    }
+    AfterAll {
+        if ($sd -isnot [string]) { Stop-TestSystemd $sd }
+        & ip netns del $ns 2>$null
+    }
+
+    It 'restarts dockerd with the flannel subnet as bip and the flannel MTU, and dockerd puts docker0 on the subnet' {
+        if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
+        $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$modulePath'; New-Item -ItemType Directory /run/flannel -Force | Out-Null; " +
+            "Set-Content /run/flannel/subnet.env 'FLANNEL_NETWORK=10.0.0.0/16', 'FLANNEL_SUBNET=10.0.5.1/24', 'FLANNEL_MTU=1472', 'FLANNEL_IPMASQ=true'; " +
+            "Export-FlannelDockerOptions -Combined | Out-Null; Install-FlannelDockerDropIn -Restart | ConvertTo-Json -Compress"
+        $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command $script
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $r = $out | ConvertFrom-Json
+        $r.Changed | Should -BeTrue
+        $r.Restarted | Should -BeTrue
+        Invoke-TestSystemd $sd systemctl is-active docker | Should -Be 'active'
+        $argv = Get-DockerdArgv
+        $argv | Should -Contain '--bip=10.0.5.1/24'
+        $argv | Should -Contain '--mtu=1472'
+        $argv | Should -Contain '--ip-masq=false'
+        $argv | Should -Contain '--containerd=/run/containerd/containerd.sock' -Because 'the unit''s own flags stay'
+        (& ip -n $ns -4 -o addr show dev docker0) -join ' ' | Should -Match 'inet 10\.0\.5\.1/24 '
+    }
+
+    It 'after Uninstall-FlannelDockerDropIn and a restart, dockerd runs on its unit''s own flags again' {
+        if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
+        $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command "Import-Module '$modulePath'; Uninstall-FlannelDockerDropIn -Confirm:`$false"
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        Invoke-TestSystemd $sd systemctl daemon-reload
+        Invoke-TestSystemd $sd systemctl restart docker
+        $LASTEXITCODE | Should -Be 0
+        Get-DockerdArgv | Should -Not -Contain '--bip=10.0.5.1/24'
+    }
+}

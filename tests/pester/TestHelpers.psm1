@@ -79,14 +79,19 @@ function Start-TestSystemd {
     # systemd-nspawn on a tmpfs root with this host's /usr), for tests of what systemd itself does.
     # Returns @{ Pid (systemd-nspawn, ours); Leader (the container's systemd); Dir }, or a string saying
     # why it cannot run here (for Set-ItResult -Skipped). Stop it with Stop-TestSystemd.
-    param([string] $Name, [string[]] $BindReadOnly = @(), [string[]] $Bind = @(), [double] $TimeoutSec = 60)
+    # -NetNs: the network namespace it joins (default this one's). Users, groups and the alternatives
+    # (iptables) come from the host's /etc, read-only; the rest of its /etc starts empty.
+    param([string] $Name, [string[]] $BindReadOnly = @(), [string[]] $Bind = @(), [string] $NetNs = "/proc/$PID/ns/net", [double] $TimeoutSec = 60)
     Assert-TestNamespace
     if (-not (Get-Command systemd-nspawn -ErrorAction SilentlyContinue)) { return 'systemd-nspawn is not installed (Debian package systemd-container; tools/install-deps.sh installs it)' }
     if (-not $env:FLANNELPS_TEST_HOST_MOUNT_NS) { return 'FLANNELPS_TEST_HOST_MOUNT_NS is not set: run the suite with tests/run.sh (systemd-nspawn needs a mount namespace with /sys/fs/cgroup, which ip netns exec hides)' }
     $dir = Join-Path ([IO.Path]::GetTempPath()) "fpsd-$Name"
     New-Item -ItemType Directory $dir -Force | Out-Null
     $script = Join-Path $PSScriptRoot '../testbed/boot-systemd.sh' | Resolve-Path
-    $nsenterArgs = @("--mount=$env:FLANNELPS_TEST_HOST_MOUNT_NS", '--', '/bin/sh', $script, $dir, $Name, "/proc/$PID/ns/net") +
+    $BindReadOnly += @('/etc/passwd', '/etc/group', '/etc/alternatives' | Where-Object { Test-Path $_ })
+    # nsenter opens both namespaces before it enters either, so -NetNs may be a path (/run/netns/X)
+    # that only this mount namespace resolves; systemd-nspawn then joins the one it runs in.
+    $nsenterArgs = @("--net=$NetNs", "--mount=$env:FLANNELPS_TEST_HOST_MOUNT_NS", '--', '/bin/sh', $script, $dir, $Name, '/proc/self/ns/net') +
         @($BindReadOnly | ForEach-Object { "--bind-ro=$_" }) + @($Bind | ForEach-Object { "--bind=$_" })
     # nsenter, sh, unshare and sh exec one another: the PID started is systemd-nspawn's.
     $p = Start-Process nsenter -ArgumentList $nsenterArgs -RedirectStandardOutput (Join-Path $dir 'console.log') -RedirectStandardError (Join-Path $dir 'stderr.log') -PassThru

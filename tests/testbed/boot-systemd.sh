@@ -16,7 +16,7 @@ for l in bin lib lib64 sbin; do [ -e "$dir/root/$l" ] || ln -s "usr/$l" "$dir/ro
 exec unshare --mount --propagation private sh -c '
   dir=$1 name=$2 netns=$3; shift 3
   mount --bind -o ro /usr "$dir/root/usr"
-  exec systemd-nspawn --quiet --volatile=yes --directory="$dir/root" --register=no --keep-unit \
+  exec systemd-nspawn --quiet --volatile=yes --directory="$dir/root" --register=no --keep-unit --capability=CAP_NET_ADMIN,CAP_NET_RAW \
     --network-namespace-path="$netns" --machine="$name" --bind-ro="$dir/machine-id:/etc/machine-id" "$@" \
     --boot -- systemd.unit=basic.target systemd.firstboot=off \
     systemd.mask=systemd-networkd.service systemd.mask=systemd-networkd.socket \
