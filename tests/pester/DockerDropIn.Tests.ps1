@@ -128,13 +128,14 @@ Describe 'Install-FlannelDockerDropIn -Restart under a real systemd, with the re
         (& ip -n $ns -4 -o addr show dev docker0) -join ' ' | Should -Match 'inet 10\.0\.5\.1/24 '
     }
 
-    It 'after Uninstall-FlannelDockerDropIn and a restart, dockerd runs on its unit''s own flags again' {
+    It 'Uninstall-FlannelDockerDropIn -Restart puts dockerd back on its unit''s own flags' {
         if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
-        $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command "Import-Module '$modulePath'; Uninstall-FlannelDockerDropIn -Confirm:`$false"
+        $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command "`$ErrorActionPreference = 'Stop'; Import-Module '$modulePath'; Uninstall-FlannelDockerDropIn -Restart -PassThru -Confirm:`$false | ConvertTo-Json -Compress"
         $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
-        Invoke-TestSystemd $sd systemctl daemon-reload
-        Invoke-TestSystemd $sd systemctl restart docker
-        $LASTEXITCODE | Should -Be 0
-        Get-DockerdArgv | Should -Not -Contain '--bip=10.0.5.1/24'
+        ($out | ConvertFrom-Json).Restarted | Should -BeTrue
+        Invoke-TestSystemd $sd systemctl is-active docker | Should -Be 'active'
+        $argv = Get-DockerdArgv
+        $argv | Should -Not -Contain '--bip=10.0.5.1/24'
+        $argv | Should -Contain '--containerd=/run/containerd/containerd.sock'
     }
 }
