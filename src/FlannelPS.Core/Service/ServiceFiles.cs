@@ -59,11 +59,11 @@ public static class ServiceFiles
         sb.Append("# splits a command line, so a word with $ \\ ' \" ; or a space needs more: -iface-regex=^eth1$ is written\n");
         sb.Append("# -iface-regex=^eth1\\\\\\$ (Install-FlannelService does this for you).\n\n");
         sb.Append("# etcd endpoints, comma-separated. When empty, the older FLANNEL_ETCD is used.\n");
-        sb.Append("FLANNEL_ETCD_ENDPOINTS=").Append(Quote(settings.Flanneld.EtcdEndpoints)).Append("\n\n");
+        sb.Append("FLANNEL_ETCD_ENDPOINTS=").Append(SysconfigQuoting.Value(settings.Flanneld.EtcdEndpoints)).Append("\n\n");
         sb.Append("# The etcd prefix holding <prefix>/config and <prefix>/subnets. When empty, the older FLANNEL_ETCD_KEY is used.\n");
-        sb.Append("FLANNEL_ETCD_PREFIX=").Append(Quote(settings.Flanneld.EtcdPrefix)).Append("\n\n");
+        sb.Append("FLANNEL_ETCD_PREFIX=").Append(SysconfigQuoting.Value(settings.Flanneld.EtcdPrefix)).Append("\n\n");
         sb.Append("# Further flanneld flags (see `flanneld --help`).\n");
-        sb.Append("FLANNEL_OPTIONS=").Append(Quote(string.Join(' ', OptionWords(settings).Select(ShellWord)))).Append('\n');
+        sb.Append("FLANNEL_OPTIONS=").Append(SysconfigQuoting.Options(OptionWords(settings))).Append('\n');
         return sb.ToString();
     }
 
@@ -90,38 +90,6 @@ public static class ServiceFiles
                 $"flanneld would reject the service's options '{string.Join(' ', words)}': {why}.", string.Join(' ', words));
         }
     }
-
-    // A value of the environment file, in double quotes with \ " $ ` escaped by a backslash: sh reads
-    // that back as the value, and so does systemd's EnvironmentFile= parser, which follows sh's
-    // double-quote rules (a Pester test boots systemd in a container to check it), so an
-    // -InterfaceRegex like ^eth1$ or ^en\w+$ arrives intact.
-    internal static string Quote(string value)
-    {
-        var sb = new StringBuilder(value.Length + 2).Append('"');
-        foreach (var c in value)
-        {
-            if (c is '\\' or '"' or '$' or '`') sb.Append('\\');
-            sb.Append(c);
-        }
-        return sb.Append('"').ToString();
-    }
-
-    // One word of FLANNEL_OPTIONS as systemd's ExecStart= expansion of $FLANNEL_OPTIONS splits it:
-    // like sh, it takes a backslash to escape the next character and quotes to group. The manual
-    // start (ManualStartHint) splits it with sh's eval, which also gives ; | & ( ) ` $ and the glob
-    // characters their meaning, so each of these gets a backslash and reaches flanneld as itself.
-    internal static string ShellWord(string word)
-    {
-        var sb = new StringBuilder(word.Length);
-        foreach (var c in word)
-        {
-            if (ShellSpecial.Contains(c, StringComparison.Ordinal)) sb.Append('\\');
-            sb.Append(c);
-        }
-        return sb.ToString();
-    }
-
-    private const string ShellSpecial = "\\'\"$`;&|<>()*?[]{}#~! ";
 
     // A newline would end the assignment and other control characters do not survive either reading.
     private static void CheckWord(string what, string value)
