@@ -125,6 +125,10 @@ function Stop-TestSystemd([hashtable] $Systemd) {
     $deadline = [DateTime]::UtcNow.AddSeconds(20)
     while ([DateTime]::UtcNow -lt $deadline -and (Test-Path "/proc/$($Systemd.Pid)")) { Start-Sleep -Milliseconds 200 }
     foreach ($p in @($Systemd.Leader, $Systemd.Pid) | Where-Object { $_ -and (Test-Path "/proc/$_") }) { & kill -KILL $p 2>$null }
+    # The host's /usr is bound under DIR/root/usr only in the container's own mount namespace; should
+    # it ever show in this one, deleting DIR would walk into /usr, so leave DIR alone then.
+    $usr = Join-Path $Systemd.Dir 'root/usr'
+    if ((Get-Content /proc/self/mountinfo) -match " $([regex]::Escape($usr)) ") { Write-Warning "$usr is mounted; left $($Systemd.Dir) in place"; return }
     Remove-Item $Systemd.Dir -Recurse -Force -ErrorAction SilentlyContinue
 }
 
