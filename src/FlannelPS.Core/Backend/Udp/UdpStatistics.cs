@@ -1,5 +1,7 @@
 // The udp datapath's own counters, the detail part of its BackendStatistics: totals, drops by
 // reason, offloads and how the lanes split the traffic. A snapshot copied out of the datapath.
+using System.Globalization;
+
 namespace FlannelPS.Core.Backend.Udp;
 
 public sealed record UdpStatistics(
@@ -46,4 +48,16 @@ public sealed record UdpStatistics(
     /// <summary>TCP super-packets written into flannel0 and the received segments coalesced into them.</summary>
     public long SuperPacketsWritten { get; init; }
     public long SegmentsCoalesced { get; init; }
+
+    /// <summary>Packets dropped for any reason, either direction.</summary>
+    public long Dropped => DroppedNoRoute + DroppedTooShort + DroppedTooLong + DroppedTtl + DroppedNotIpv4 +
+        DroppedBadHeaderLength + DroppedLengthMismatch + DroppedSendErrors + DroppedTunWriteErrors + DroppedBadOffload;
+
+    /// <summary>One line for Get-FlannelNode | Format-List (the record's own would list every counter).</summary>
+    public override string ToString()
+    {
+        var lanes = CpuLanes == 0 ? "one lane" : $"main lane + {CpuLanes} CPU lanes, {(CpuLanesActive ? "CPU lanes" : "main lane")} carrying traffic";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{TunRxPackets} packets from flannel0, {UdpRxPackets} from peers, {Dropped} dropped; offloads {(Offloads.Length == 0 ? "none" : Offloads)}; {lanes}");
+    }
 }
