@@ -57,7 +57,7 @@ public static class ServiceFiles
         sb.Append("# Edit, then `systemctl restart ").Append(settings.Name).Append("`. Values are read by systemd and by sh:\n");
         sb.Append("# inside \"...\" a backslash goes before \\ \" $ and `. FLANNEL_OPTIONS is then split into words as sh\n");
         sb.Append("# splits a command line, so a word with $ \\ ' \" ; or a space needs more: -iface-regex=^eth1$ is written\n");
-        sb.Append("# -iface-regex=^eth1\\\\\\$ (Install-FlannelService does this for you).\n\n");
+        sb.Append("# ").Append(SysconfigQuoting.Options(["-iface-regex=^eth1$"])).Append(" (Install-FlannelService does this for you).\n\n");
         sb.Append("# etcd endpoints, comma-separated. When empty, the older FLANNEL_ETCD is used.\n");
         sb.Append("FLANNEL_ETCD_ENDPOINTS=").Append(SysconfigQuoting.Value(settings.Flanneld.EtcdEndpoints)).Append("\n\n");
         sb.Append("# The etcd prefix holding <prefix>/config and <prefix>/subnets. When empty, the older FLANNEL_ETCD_KEY is used.\n");

@@ -14,23 +14,22 @@ internal static class SysconfigQuoting
     private const string SplitSpecial = "\\'\"$`;&|<>()*?[]{}#~! ";
 
     /// <summary>A value in double quotes, with \ " $ ` escaped: read back as itself by sh and by systemd.</summary>
-    public static string Value(string value) => Escape(value, "\\\"$`", quoted: true);
+    public static string Value(string value) => '"' + Escape(value, "\\\"$`") + '"';
 
     /// <summary>FLANNEL_OPTIONS: each word escaped for the split, then the whole for the double quotes,
     /// so that -iface-regex=^eth1$ is written "-iface-regex=^eth1\\\$" and reaches flanneld as typed.</summary>
     public static string Options(IEnumerable<string> words) =>
-        Value(string.Join(' ', words.Select(w => Escape(w, SplitSpecial, quoted: false))));
+        Value(string.Join(' ', words.Select(w => Escape(w, SplitSpecial))));
 
-    private static string Escape(string text, string special, bool quoted)
+    // A backslash before every character of the text that is in the special set.
+    private static string Escape(string text, string special)
     {
-        var sb = new StringBuilder(text.Length + 2);
-        if (quoted) sb.Append('"');
+        var sb = new StringBuilder(text.Length + 8);
         foreach (var c in text)
         {
             if (special.Contains(c, StringComparison.Ordinal)) sb.Append('\\');
             sb.Append(c);
         }
-        if (quoted) sb.Append('"');
         return sb.ToString();
     }
 }
