@@ -97,8 +97,7 @@ Describe 'Install-FlannelDockerDropIn -Restart under a real systemd, with the re
         & ip -n $ns link set lo up
         & ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1
         $script:sd = if (-not (Test-Path /usr/sbin/dockerd)) { 'dockerd is not installed (tests/run.sh installs docker.io)' }
-            else { Start-TestSystemd -Name "fpdk$PID" -NetNs "/run/netns/$ns" -BindReadOnly (Split-Path $modulePath), (Split-Path (Split-Path (Split-Path (Split-Path (Split-Path $PSHOME))))) }
-        $script:pwsh = Get-FlannelTestbedPwshCommand
+            else { Start-TestSystemd -Name "fpdk$PID" -NetNs "/run/netns/$ns" }
         function Get-DockerdArgv {
             $main = Invoke-TestSystemd $sd systemctl show -p MainPID --value docker
             @((Invoke-TestSystemd $sd cat "/proc/$main/cmdline") -split "`0" | Where-Object { $_ })
@@ -111,12 +110,9 @@ Describe 'Install-FlannelDockerDropIn -Restart under a real systemd, with the re
 
     It 'restarts dockerd with the flannel subnet as bip and the flannel MTU, and dockerd puts docker0 on the subnet' {
         if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
-        $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$modulePath'; New-Item -ItemType Directory /run/flannel -Force | Out-Null; " +
+        $r = Invoke-TestSystemdPwsh $sd ("New-Item -ItemType Directory /run/flannel -Force | Out-Null; " +
             "Set-Content /run/flannel/subnet.env 'FLANNEL_NETWORK=10.0.0.0/16', 'FLANNEL_SUBNET=10.0.5.1/24', 'FLANNEL_MTU=1472', 'FLANNEL_IPMASQ=true'; " +
-            "Export-FlannelDockerOptions -Combined | Out-Null; Install-FlannelDockerDropIn -Restart | ConvertTo-Json -Compress"
-        $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command $script
-        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
-        $r = $out | ConvertFrom-Json
+            "Export-FlannelDockerOptions -Combined | Out-Null; Install-FlannelDockerDropIn -Restart | ConvertTo-Json -Compress") | ConvertFrom-Json
         $r.Changed | Should -BeTrue
         $r.Restarted | Should -BeTrue
         Invoke-TestSystemd $sd systemctl is-active docker | Should -Be 'active'
@@ -130,9 +126,7 @@ Describe 'Install-FlannelDockerDropIn -Restart under a real systemd, with the re
 
     It 'Uninstall-FlannelDockerDropIn -Restart puts dockerd back on its unit''s own flags' {
         if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
-        $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command "`$ErrorActionPreference = 'Stop'; Import-Module '$modulePath'; Uninstall-FlannelDockerDropIn -Restart -PassThru -Confirm:`$false | ConvertTo-Json -Compress"
-        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
-        ($out | ConvertFrom-Json).Restarted | Should -BeTrue
+        (Invoke-TestSystemdPwsh $sd "Uninstall-FlannelDockerDropIn -Restart -PassThru -Confirm:`$false | ConvertTo-Json -Compress" | ConvertFrom-Json).Restarted | Should -BeTrue
         Invoke-TestSystemd $sd systemctl is-active docker | Should -Be 'active'
         $argv = Get-DockerdArgv
         $argv | Should -Not -Contain '--bip=10.0.5.1/24'

@@ -267,13 +267,7 @@ Describe 'Under a real systemd: PID 1 of a container (systemd-nspawn) in the tes
         # first): only a regex anchored with $ picks the one with the address.
         $script:ul = New-TestUnderlay -Name "fpsr$PID" -Address 192.0.2.151/24
         $script:regex = '^fpsr\d+$'
-        $script:sd = Start-TestSystemd -Name "fpsd$PID" -BindReadOnly (Split-Path $env:FLANNELPS_MODULE), (Split-Path (Split-Path (Split-Path (Split-Path (Split-Path $PSHOME)))))
-        $script:pwsh = Get-FlannelTestbedPwshCommand
-        function Invoke-InContainer([string] $Script) {
-            $out = Invoke-TestSystemd $sd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command "`$ErrorActionPreference = 'Stop'; Import-Module '$env:FLANNELPS_MODULE'; $Script"
-            $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
-            $out
-        }
+        $script:sd = Start-TestSystemd -Name "fpsd$PID"
     }
     AfterAll {
         if ($sd -isnot [string]) { Stop-TestSystemd $sd }
@@ -285,7 +279,7 @@ Describe 'Under a real systemd: PID 1 of a container (systemd-nspawn) in the tes
         $prefix = New-TestPrefix 'systemd'
         Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
         # A subnet file with a space in its path: the split of FLANNEL_OPTIONS keeps it one word.
-        $svc = Invoke-InContainer "Install-FlannelService -EtcdEndpoint $etcd -EtcdPrefix $prefix -InterfaceRegex '$regex' -SubnetFile '/run/flannel/my subnet.env' | ConvertTo-Json -Compress" | ConvertFrom-Json
+        $svc = Invoke-TestSystemdPwsh $sd "Install-FlannelService -EtcdEndpoint $etcd -EtcdPrefix $prefix -InterfaceRegex '$regex' -SubnetFile '/run/flannel/my subnet.env' | ConvertTo-Json -Compress" | ConvertFrom-Json
         $svc.SystemdRunning | Should -BeTrue
         $svc.Enabled | Should -BeTrue
         $svc.Started | Should -BeTrue
@@ -303,9 +297,9 @@ Describe 'Under a real systemd: PID 1 of a container (systemd-nspawn) in the tes
 
     It 'Uninstall-FlannelService stops and disables it and removes both files' {
         if ($sd -is [string]) { Set-ItResult -Skipped -Because $sd; return }
-        $removed = Invoke-InContainer "Uninstall-FlannelService -Confirm:`$false -PassThru | ConvertTo-Json -Compress" | ConvertFrom-Json
+        $removed = Invoke-TestSystemdPwsh $sd "Uninstall-FlannelService -Confirm:`$false -PassThru | ConvertTo-Json -Compress" | ConvertFrom-Json
         @($removed.FilesRemoved) | Should -Be @('/etc/systemd/system/flanneld.service', '/etc/sysconfig/flanneld')
         Invoke-TestSystemd $sd systemctl is-active flanneld | Should -Not -Be 'active'
-        Invoke-TestSystemd $sd sh -c 'test -e /etc/systemd/system/flanneld.service || test -e /etc/sysconfig/flanneld; echo $?' | Should -Be '1'
+        Invoke-TestSystemd $sd sh -c '! test -e /etc/systemd/system/flanneld.service && ! test -e /etc/sysconfig/flanneld && echo gone' | Should -Be 'gone'
     }
 }

@@ -75,24 +75,24 @@ function Wait-Until {
 }
 
 function Start-TestSystemd {
-    # Boots systemd as PID 1 of a container that joins this test namespace (tests/testbed/boot-systemd.sh:
+    # Boots systemd as PID 1 of a container that shares a test network namespace (tests/testbed/boot-systemd.sh:
     # systemd-nspawn on a tmpfs root with this host's /usr), for tests of what systemd itself does.
+    # -NetNs: that namespace (default this one's). The container also gets, read-only, the module
+    # under test and this pwsh (for Invoke-TestSystemdPwsh), and the host's users, groups and
+    # alternatives (iptables); the rest of its /etc starts empty.
     # Returns @{ Pid (systemd-nspawn, ours); Leader (the container's systemd); Dir }, or a string saying
     # why it cannot run here (for Set-ItResult -Skipped). Stop it with Stop-TestSystemd.
-    # -NetNs: the network namespace it joins (default this one's). Users, groups and the alternatives
-    # (iptables) come from the host's /etc, read-only; the rest of its /etc starts empty.
-    param([string] $Name, [string[]] $BindReadOnly = @(), [string[]] $Bind = @(), [string] $NetNs = "/proc/$PID/ns/net", [double] $TimeoutSec = 60)
+    param([string] $Name, [string] $NetNs = "/proc/$PID/ns/net", [double] $TimeoutSec = 60)
     Assert-TestNamespace
     if (-not (Get-Command systemd-nspawn -ErrorAction SilentlyContinue)) { return 'systemd-nspawn is not installed (Debian package systemd-container; tools/install-deps.sh installs it)' }
     if (-not $env:FLANNELPS_TEST_HOST_MOUNT_NS) { return 'FLANNELPS_TEST_HOST_MOUNT_NS is not set: run the suite with tests/run.sh (systemd-nspawn needs a mount namespace with /sys/fs/cgroup, which ip netns exec hides)' }
     $dir = Join-Path ([IO.Path]::GetTempPath()) "fpsd-$Name"
     New-Item -ItemType Directory $dir -Force | Out-Null
     $script = Join-Path $PSScriptRoot '../testbed/boot-systemd.sh' | Resolve-Path
-    $BindReadOnly += @('/etc/passwd', '/etc/group', '/etc/alternatives' | Where-Object { Test-Path $_ })
+    $readOnly = @((Split-Path $env:FLANNELPS_MODULE), $PSHOME) + @('/etc/passwd', '/etc/group', '/etc/alternatives' | Where-Object { Test-Path $_ })
     # nsenter opens both namespaces before it enters either, so -NetNs may be a path (/run/netns/X)
-    # that only this mount namespace resolves; systemd-nspawn then joins the one it runs in.
-    $nsenterArgs = @("--net=$NetNs", "--mount=$env:FLANNELPS_TEST_HOST_MOUNT_NS", '--', '/bin/sh', $script, $dir, $Name, '/proc/self/ns/net') +
-        @($BindReadOnly | ForEach-Object { "--bind-ro=$_" }) + @($Bind | ForEach-Object { "--bind=$_" })
+    # that only this mount namespace resolves.
+    $nsenterArgs = @("--net=$NetNs", "--mount=$env:FLANNELPS_TEST_HOST_MOUNT_NS", '--', '/bin/sh', $script, $dir, $Name) + @($readOnly | ForEach-Object { "--bind-ro=$_" })
     # nsenter, sh, unshare and sh exec one another: the PID started is systemd-nspawn's.
     $p = Start-Process nsenter -ArgumentList $nsenterArgs -RedirectStandardOutput (Join-Path $dir 'console.log') -RedirectStandardError (Join-Path $dir 'stderr.log') -PassThru
     $sd = @{ Pid = $p.Id; Leader = $null; Dir = $dir }
@@ -116,6 +116,16 @@ function Invoke-TestSystemd {
     # (all its namespaces) and returns its output. A plain function, so arguments like -NoProfile pass as they are.
     $systemd, $command = $args
     & nsenter -t $systemd.Leader -a -- @command
+}
+
+function Invoke-TestSystemdPwsh([hashtable] $Systemd, [string] $Script) {
+    # Runs $Script in a pwsh inside the container, with the module under test imported and errors
+    # terminating; returns its output, and throws with that output when it fails. The pwsh command
+    # comes from tests/testbed/FlannelTestbed.psm1, which the caller imports.
+    $pwsh = Get-FlannelTestbedPwshCommand
+    $out = Invoke-TestSystemd $Systemd env HOME=/root NO_COLOR=1 @pwsh -NoProfile -NonInteractive -Command "`$ErrorActionPreference = 'Stop'; Import-Module '$env:FLANNELPS_MODULE'; $Script"
+    if ($LASTEXITCODE -ne 0) { throw "pwsh in the container exited with $LASTEXITCODE`: $($out -join "`n")" }
+    $out
 }
 
 function Stop-TestSystemd([hashtable] $Systemd) {
