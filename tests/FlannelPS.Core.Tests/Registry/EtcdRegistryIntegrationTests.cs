@@ -393,9 +393,12 @@ public sealed class EtcdRegistryIntegrationTests
         }
         finally
         {
+            // Cancel, then let the loop end, then stop listening: stopped first, a loop that had just
+            // accepted would call AcceptTcpClientAsync on a stopped listener and throw "Not listening"
+            // (seen once in CI) instead of ending on the cancelled token.
             stop.Cancel();
-            listener.Stop();
             await acceptLoop;
+            listener.Stop();
             foreach (var c in held) c.Dispose();
         }
     }
