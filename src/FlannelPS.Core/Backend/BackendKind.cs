@@ -9,9 +9,13 @@ namespace FlannelPS.Core.Backend;
 
 /// <param name="Describe">Validates the Backend JSON (null when absent) and describes the backend; throws NetworkConfigInvalidException.</param>
 /// <param name="Create">A new, unprepared backend.</param>
-/// <param name="RemoveLeftovers">Removes what this backend leaves behind after its node stopped, for a node of another backend starting on the host.</param>
+/// <param name="RemoveLeftovers">
+/// Removes what this backend leaves behind after its node stopped, for a node of another backend
+/// starting on the host; it is told that backend's description, so it spares what the starting
+/// backend programs itself.
+/// </param>
 public sealed record BackendKind(
     string Type,
     Func<string?, BackendDescription> Describe,
     Func<IBackend> Create,
-    Action<IHostNetwork, NetworkConfig, ILog>? RemoveLeftovers = null);
+    Action<IHostNetwork, NetworkConfig, BackendDescription, ILog>? RemoveLeftovers = null);

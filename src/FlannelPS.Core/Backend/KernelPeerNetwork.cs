@@ -2,9 +2,9 @@
 // RouteNetwork: each peer lease becomes an ordered list of kernel entries (vxlan: neighbour, FDB,
 // route; host-gw: route), programmed stage by stage for all peers in one batch per stage, so the
 // route, which is last, only goes in once its neighbour and FDB entry are there. A peer that fails a
-// stage has its earlier entries removed. A removed lease takes its entries with it (route first); a
-// changed lease (a new VtepMAC) has its stale entries deleted. Every RepairInterval the kernel is
-// read back and any missing entry is programmed again.
+// stage keeps nothing of its own in the kernel (see Program). A removed lease takes its entries with
+// it (route first); a changed lease (a new VtepMAC) has its stale entries deleted. Every
+// RepairInterval the kernel is read back and any missing entry is programmed again.
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Host;
 using FlannelPS.Core.Net;
@@ -77,13 +77,18 @@ public abstract class KernelPeerNetwork : IBackendNetwork
                 _wanted[subnet] = e.Lease;
                 add[subnet] = e.Lease;
             }
-            // Entries of a changed lease that its new entries do not overwrite (another MAC) go first.
+            // Entries of a changed lease that its new entries do not overwrite (another MAC) go first;
+            // the rest are overwritten stage by stage, and removed by Program if their stage fails.
             var next = EntriesOf(add.Values);
+            var before = new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>();
             foreach (var (subnet, entries) in next)
                 if (_programmed.Remove(subnet, out var old))
+                {
+                    before[subnet] = old;
                     stale.AddRange(Deletes(old.Where(o => !entries.Any(n => SameKey(o, n))).ToList()));
+                }
             if (stale.Count > 0) Host.Apply(stale);
-            Program(next);
+            Program(next, before);
         }
     }
 
@@ -103,11 +108,19 @@ public abstract class KernelPeerNetwork : IBackendNetwork
         return result;
     }
 
-    /// <summary>Programs each peer's entries stage by stage; records the peers that got all of theirs.</summary>
-    private void Program(Dictionary<Ip4Net, IReadOnlyList<HostEntry>> peers)
+    /// <summary>
+    /// Programs each peer's entries stage by stage; records the peers that got all of theirs. A peer
+    /// that fails a stage keeps nothing in the kernel: the entries of its earlier stages are deleted,
+    /// and so are the entries it had before (<paramref name="before"/>, or what was recorded as
+    /// programmed) that the failed and later stages were to overwrite — left, nothing would track them,
+    /// and a later removal of the lease would leave them behind for good.
+    /// </summary>
+    private void Program(Dictionary<Ip4Net, IReadOnlyList<HostEntry>> peers, Dictionary<Ip4Net, IReadOnlyList<HostEntry>>? before = null)
     {
         if (peers.Count == 0) return;
-        foreach (var subnet in peers.Keys) _programmed.Remove(subnet);
+        before ??= new();
+        foreach (var subnet in peers.Keys)
+            if (_programmed.Remove(subnet, out var recorded)) before[subnet] = recorded;
         var alive = new Dictionary<Ip4Net, IReadOnlyList<HostEntry>>(peers);
         var stages = peers.Values.Max(e => e.Count);
         var cleanup = new List<HostChange>();
@@ -123,7 +136,10 @@ public abstract class KernelPeerNetwork : IBackendNetwork
                 var subnet = batch[i].Subnet;
                 Interlocked.Increment(ref _programFailures);
                 Log.Error($"Subnet {subnet}: failed to {results[i].Change}: {results[i].Error}; will retry");
-                cleanup.AddRange(Deletes(alive[subnet].Take(stage).ToList()));
+                var entries = alive[subnet];
+                if (before.TryGetValue(subnet, out var old))
+                    cleanup.AddRange(Deletes(old.Where(o => entries.Skip(stage).Any(n => SameKey(o, n))).ToList()));
+                cleanup.AddRange(Deletes(entries.Take(stage).ToList()));
                 alive.Remove(subnet);
             }
         }

@@ -115,7 +115,7 @@ public sealed class FlannelNode
 
         var iface = _deps.ResolveInterface(_options);
         UpdateStatus(s => s with { Interface = iface.Name, PublicIP = iface.ExtAddr.ToString(), BackendType = description.Type, Network = config.Network.ToString() });
-        RemoveOtherBackendsLeftovers(kind, config);
+        RemoveOtherBackendsLeftovers(kind, description, config);
 
         var previous = SubnetEnvFile.Read(_options.SubnetFile);
         IBackendNetwork network;
@@ -282,13 +282,13 @@ public sealed class FlannelNode
     }
 
     /// <summary>A host switching backends: what the others left (flannel.1, host-gw routes) would misroute this one's traffic.</summary>
-    private void RemoveOtherBackendsLeftovers(BackendKind current, NetworkConfig config)
+    private void RemoveOtherBackendsLeftovers(BackendKind current, BackendDescription starting, NetworkConfig config)
     {
         if (_deps.Host is not { } host) return;
         foreach (var other in _deps.Backends.Kinds)
         {
             if (other.Type == current.Type || other.RemoveLeftovers is null) continue;
-            try { other.RemoveLeftovers(host, config, _log); }
+            try { other.RemoveLeftovers(host, config, starting, _log); }
             catch (FlannelException ex) { _log.Warning($"could not remove what an earlier {other.Type} node left: {ex.Message}"); }
         }
     }

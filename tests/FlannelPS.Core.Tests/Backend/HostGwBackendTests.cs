@@ -66,6 +66,21 @@ public sealed class HostGwBackendTests
     }
 
     [Fact]
+    public async Task A_peer_that_moves_where_its_route_cannot_go_keeps_no_route_and_its_removal_leaves_none()
+    {
+        var net = await StartAsync();
+        net.HandleEvents([new(LeaseEventType.Added, Peer(9, "192.0.2.12"))]);
+        // The new PublicIP is off this segment: the kernel refuses the route (ENETUNREACH).
+        _host.FailWith = c => c.Kind == HostChangeKind.Replace && c.Entry is HostRoute { Gateway: var gw } && gw == Ip4.Parse("198.51.100.12") ? 101 : 0;
+        net.HandleEvents([new(LeaseEventType.Added, Peer(9, "198.51.100.12"))]);
+        Assert.Empty(_host.Routes); // not the old route through 192.0.2.12, which no longer leads to the peer
+        Assert.Equal(0, Kernel(net).ProgrammedPeers);
+        _host.FailWith = null;
+        net.HandleEvents([new(LeaseEventType.Removed, Peer(9, "198.51.100.12"))]);
+        Assert.Empty(_host.Routes);
+    }
+
+    [Fact]
     public async Task Leases_of_other_backends_are_ignored()
     {
         var net = await StartAsync();
@@ -100,7 +115,27 @@ public sealed class HostGwBackendTests
         _host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.0.0/16"), "flannel0", null));
         _host.Routes.Add(new HostRoute(Ip4Net.Parse("0.0.0.0/0"), "eth0", Ip4.Parse("192.0.2.1")));
         _host.Routes.Add(new HostRoute(Ip4Net.Parse("10.9.9.0/24"), "eth0", Ip4.Parse("192.0.2.12")));
-        HostGwBackend.RemoveLeftovers(_host, Config, _log);
-        Assert.Equal(["10.0.0.0/16 dev flannel0", "default via 192.0.2.1 dev eth0", "10.9.9.0/24 via 192.0.2.12 dev eth0"], _host.Routes.Select(r => r.ToString()));
+        // vxlan's peer route: its gateway is the peer's subnet address, inside the Network.
+        _host.Links.Add(new HostLink("flannel.1", true, 1450, [], "vxlan"));
+        _host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.7.0/24"), "flannel.1", Ip4.Parse("10.0.7.0")) { OnLink = true });
+        HostGwBackend.RemoveLeftovers(_host, Config, Starting("""{"Type":"vxlan"}"""), _log);
+        Assert.Equal(["10.0.0.0/16 dev flannel0", "default via 192.0.2.1 dev eth0", "10.9.9.0/24 via 192.0.2.12 dev eth0", "10.0.7.0/24 via 10.0.7.0 dev flannel.1 onlink"],
+            _host.Routes.Select(r => r.ToString()));
+    }
+
+    [Fact]
+    public void A_vxlan_node_with_direct_routing_keeps_the_host_gw_shaped_routes_it_programs_itself()
+    {
+        _host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.9.0/24"), "eth0", Ip4.Parse("192.0.2.12")));
+        HostGwBackend.RemoveLeftovers(_host, Config, Starting("""{"Type":"vxlan","DirectRouting":true}"""), _log);
+        Assert.Single(_host.Routes);
+        HostGwBackend.RemoveLeftovers(_host, Config, Starting("""{"Type":"udp"}"""), _log);
+        Assert.Empty(_host.Routes);
+    }
+
+    private static BackendDescription Starting(string backend)
+    {
+        var config = NetworkConfigParser.Parse($$"""{"Network":"10.0.0.0/16","Backend":{{backend}}}""");
+        return BackendRegistry.Default.Get(config.BackendType).Describe(config.BackendJson);
     }
 }

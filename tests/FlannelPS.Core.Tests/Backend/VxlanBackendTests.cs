@@ -1,6 +1,7 @@
 // The vxlan backend against the recording host: the device and lease it makes before the lease, and
 // the neighbour/FDB/route entries it keeps per peer, in flannel HEAD's order and shapes.
 using FlannelPS.Core.Backend;
+using FlannelPS.Core.Backend.HostGw;
 using FlannelPS.Core.Backend.Vxlan;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Host;
@@ -282,7 +283,7 @@ public sealed class VxlanBackendTests
         _host.Links.Add(new HostLink("flannel.7", true, 1450, [], "vxlan"));
         _host.Links.Add(new HostLink("vx0", true, 1450, [], "vxlan"));
         _host.Links.Add(new HostLink("flannel.1x", true, 1450, [], "bridge"));
-        VxlanBackend.RemoveLeftovers(_host, Config(), _log);
+        VxlanBackend.RemoveLeftovers(_host, Config(), HostGwBackend.Descriptor, _log);
         Assert.Equal(["eth0", "vx0", "flannel.1x"], _host.Links.Select(l => l.Name));
     }
 }

@@ -271,6 +271,37 @@ public sealed class FlannelNodeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_restarting_vxlan_node_keeps_its_peer_routes_and_removes_only_host_gw_leftovers()
+    {
+        await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}", default);
+        var peer = Ip4Net.Parse("10.0.9.0/24");
+        await _registry.CreateLeaseAsync(peer, new LeaseAttrs(Ip4.Parse("192.0.2.12"), "vxlan",
+            Core.Backend.Vxlan.VxlanLeaseData.Format(1, MacAddress.Parse("0a:11:22:33:44:55"))), TimeSpan.FromHours(24), default);
+        var host = new RecordingHostNetwork();
+        host.Links.Add(new HostLink("eth0", true, 1500, []) { Index = 2 });
+        HostRoute[] Deleted() => host.Batches.SelectMany(b => b).Where(c => c.Kind == HostChangeKind.Delete).Select(c => c.Entry).OfType<HostRoute>().ToArray();
+        FlannelNode Node() => NewNode(host: host, backends: new BackendRegistry()
+            .Add(Core.Backend.Vxlan.VxlanBackend.Kind(host))
+            .Add(Core.Backend.HostGw.HostGwBackend.Kind(host)));
+
+        var (cts, run) = await StartReadyAsync(Node());
+        await Eventually.TrueAsync(() => host.Routes.Any(r => r.Destination == peer), "the peer routed");
+        cts.Cancel();
+        await run;
+        cts.Dispose();
+        // What host-gw would have left: a route through a peer's PublicIP.
+        host.Routes.Add(new HostRoute(Ip4Net.Parse("10.0.8.0/24"), "eth0", Ip4.Parse("192.0.2.13")));
+        host.Batches.Clear();
+
+        (cts, run) = await StartReadyAsync(Node());
+        using var stop = cts;
+        Assert.Equal(["10.0.8.0/24 via 192.0.2.13 dev eth0"], Deleted().Select(r => r.ToString()));
+        Assert.Contains(host.Routes, r => r.ToString() == "10.0.9.0/24 via 10.0.9.0 dev flannel.1 onlink");
+        cts.Cancel();
+        await run;
+    }
+
+    [Fact]
     public async Task RefusesABackendItDoesNotRun()
     {
         await _registry.PutNetworkConfigAsync("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"ipip\"}}", default);

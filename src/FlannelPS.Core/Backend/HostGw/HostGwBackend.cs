@@ -51,11 +51,20 @@ public sealed class HostGwBackend(IHostNetwork? host = null, TimeProvider? time 
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>Routes of <paramref name="config"/>'s subnets through a gateway: what host-gw leaves when its node stops.</summary>
-    public static void RemoveLeftovers(IHostNetwork host, NetworkConfig config, ILog log)
+    /// <summary>
+    /// What host-gw leaves when its node stops: routes of <paramref name="config"/>'s subnets through a
+    /// gateway outside the Network (a peer's PublicIP). A vxlan peer route is never one of them: its
+    /// gateway is the peer's subnet address, inside the Network. A vxlan node with DirectRouting
+    /// (<paramref name="starting"/>) programs host-gw's very shape for peers on its segment, so then
+    /// nothing is removed: the routes of live peers are its own, and taking them away would cut those
+    /// peers off until it has programmed them again (a host-gw route to a peer gone since stays).
+    /// </summary>
+    public static void RemoveLeftovers(IHostNetwork host, NetworkConfig config, BackendDescription starting, ILog log)
     {
+        if (starting.DirectRouting) return;
         var changes = host.GetRoutes()
-            .Where(r => r.IsUnicast && r.Gateway is not null && r.Destination.PrefixLength == config.SubnetLen && config.Network.Contains(r.Destination.Address))
+            .Where(r => r.IsUnicast && r.Gateway is { } gateway && !config.Network.Contains(gateway)
+                && r.Destination.PrefixLength == config.SubnetLen && config.Network.Contains(r.Destination.Address))
             .Select(HostChange.Delete)
             .ToList();
         if (changes.Count == 0) return;

@@ -112,7 +112,7 @@ public sealed partial class VxlanBackend(IHostNetwork? host = null, TimeProvider
         && existing.Port == want.Port && existing.Gbp == want.Gbp && existing.Learning == want.Learning;
 
     /// <summary>flannel.N vxlan devices left by an earlier vxlan node (they outlive it); their routes go with them.</summary>
-    public static void RemoveLeftovers(IHostNetwork host, NetworkConfig config, ILog log)
+    public static void RemoveLeftovers(IHostNetwork host, NetworkConfig config, BackendDescription starting, ILog log)
     {
         foreach (var link in host.GetLinks().Where(l => l.Kind == "vxlan" && DeviceNamePattern().IsMatch(l.Name)))
         {
