@@ -34,7 +34,7 @@ public sealed record BackendDescription
     /// <summary>The overlay device (flannel0, flannel.1); null for backends without one.</summary>
     public string? Device { get; init; }
 
-    /// <summary>Bytes each packet gains on the underlay: device MTU = underlay MTU − this (unless the config sets MTU).</summary>
+    /// <summary>Bytes each packet gains on the underlay: device MTU = underlay MTU − this (vxlan's MTU key stands for the underlay's).</summary>
     public int EncapOverhead { get; init; }
 
     /// <summary>Carries traffic (so FLANNEL-FWD accept rules are wanted); false for alloc.</summary>

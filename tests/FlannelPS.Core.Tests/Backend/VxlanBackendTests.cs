@@ -66,9 +66,10 @@ public sealed class VxlanBackendTests
     [Fact]
     public async Task Config_keys_set_the_vni_port_gbp_and_mtu()
     {
-        var (b, attrs) = await PrepareAsync("""{"Type":"vxlan","VNI":42,"Port":4789,"GBP":true,"MTU":1400}""");
+        // MTU is the underlay's, as in flannel: the device is 50 bytes smaller.
+        var (b, attrs) = await PrepareAsync("""{"Type":"vxlan","VNI":42,"Port":4789,"GBP":true,"MTU":9001}""");
         var dev = _host.Vxlans["flannel.42"];
-        Assert.Equal((42, 4789, true, 1400), (dev.Vni, dev.Port, dev.Gbp, dev.Mtu));
+        Assert.Equal((42, 4789, true, 8951), (dev.Vni, dev.Port, dev.Gbp, dev.Mtu));
         Assert.Contains("\"VNI\":42", attrs.BackendData);
         Assert.Equal("flannel.42", b.Description.Device);
         Assert.Equal(4789, b.Description.UdpPort);
@@ -79,10 +80,20 @@ public sealed class VxlanBackendTests
     [InlineData("""{"Type":"vxlan","VNI":16777216}""", "VNI")]
     [InlineData("""{"Type":"vxlan","Port":70000}""", "Port")]
     [InlineData("""{"Type":"vxlan","MTU":20}""", "MTU")]
+    [InlineData("""{"Type":"vxlan","MTU":117}""", "MTU")]
     public void Bad_vxlan_keys_are_refused_naming_the_key(string backend, string key)
     {
         var ex = Assert.Throws<Errors.NetworkConfigInvalidException>(() => VxlanConfig.Parse(backend));
         Assert.Contains(key, ex.Message);
+    }
+
+    [Fact]
+    public async Task An_mtu_of_0_or_118_is_taken_118_being_the_least_that_leaves_the_device_68()
+    {
+        await PrepareAsync("""{"Type":"vxlan","MTU":0}""");
+        Assert.Equal(1450, _host.Vxlans["flannel.1"].Mtu);
+        await PrepareAsync("""{"Type":"vxlan","VNI":2,"MTU":118}""");
+        Assert.Equal(68, _host.Vxlans["flannel.2"].Mtu);
     }
 
     [Fact]

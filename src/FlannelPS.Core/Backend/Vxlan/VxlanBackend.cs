@@ -51,7 +51,8 @@ public sealed partial class VxlanBackend(IHostNetwork? host = null, TimeProvider
         _config = VxlanConfig.Parse(context.Config.BackendJson);
         _context = context;
         var iface = context.Interface;
-        var mtu = _config.Mtu ?? iface.Mtu - EncapOverhead;
+        // As flannel: the MTU key (default: the interface's) is the underlay's; the device is 50 bytes less.
+        var mtu = (_config.Mtu ?? iface.Mtu) - EncapOverhead;
         var want = new VxlanLinkSpec(_config.DeviceName, _config.Vni, iface.Index, iface.IfaceAddr, _config.EffectivePort,
             _config.Learning, _config.Gbp, mtu, Net.MacAddress.NewRandomLocal(_random));
         var existing = _host.GetVxlan(want.Name);

@@ -1,18 +1,23 @@
 // The vxlan backend's part of the network config, read as flannel HEAD reads it (keys
 // case-insensitive): VNI (default 1), Port (0: the kernel's default, 8472 on Linux), GBP,
-// DirectRouting, Learning, MTU (default: the underlay's MTU − 50).
+// DirectRouting, Learning, MTU. MTU is the underlay's packet size, as in flannel: flannel.N gets
+// MTU − 50 (the VXLAN headers); absent (or 0), the external interface's MTU is used.
 using System.Text.Json;
 using FlannelPS.Core.Config;
 using FlannelPS.Core.Errors;
 
 namespace FlannelPS.Core.Backend.Vxlan;
 
+/// <param name="Mtu">The underlay MTU the device is sized for (flannel.N gets Mtu − 50); null: the external interface's.</param>
 public sealed record VxlanConfig(int Vni, int Port, bool Gbp, bool DirectRouting, bool Learning, int? Mtu)
 {
     public const int DefaultVni = 1;
 
     /// <summary>Linux's vxlan port when none is given (the pre-IANA one; IANA's is 4789).</summary>
     public const int KernelDefaultPort = 8472;
+
+    /// <summary>The smallest MTU key: the device gets 68, the least IPv4 allows.</summary>
+    public const int MinimumMtu = 68 + VxlanBackend.EncapOverhead;
 
     public static readonly VxlanConfig Default = new(DefaultVni, 0, false, false, false, null);
 
@@ -43,8 +48,10 @@ public sealed record VxlanConfig(int Vni, int Port, bool Gbp, bool DirectRouting
             if (port is < 0 or > 65535)
                 throw new NetworkConfigInvalidException($"invalid vxlan Port {port}: must be 1..65535, or 0 for the kernel's default 8472", backendJson);
             var mtu = o.Int("MTU");
-            if (mtu is { } m && (m < 68 || m > 65535))
-                throw new NetworkConfigInvalidException($"invalid vxlan MTU {m}: must be 68..65535, or absent for the underlay's MTU − 50", backendJson);
+            if (mtu is { } m && m != 0 && (m < MinimumMtu || m > 65535))
+                throw new NetworkConfigInvalidException(
+                    $"invalid vxlan MTU {m}: must be {MinimumMtu}..65535 (the underlay's MTU; flannel.{vni} gets MTU − {VxlanBackend.EncapOverhead}), or absent for the external interface's MTU",
+                    backendJson);
             return new VxlanConfig(vni, port, o.Bool("GBP") ?? false, o.Bool("DirectRouting") ?? false, o.Bool("Learning") ?? false,
                 mtu is 0 ? null : mtu);
         }
