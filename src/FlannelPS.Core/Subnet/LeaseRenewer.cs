@@ -46,13 +46,17 @@ public sealed class LeaseRenewer
     /// <summary>Raised on the loop's task after each successful renewal.</summary>
     public event Action<Lease>? Renewed;
 
-    /// <summary>Adopt a lease the own-key watch saw (someone rewrote the key): recompute the sleep.</summary>
+    /// <summary>
+    /// Adopts the timing of a lease the own-key watch saw (someone rewrote the key): its expiration and
+    /// etcd lease, so the sleep is recomputed. The attributes stay this node's, as in flannel: the next
+    /// renewal writes back the node's own PublicIP and backend data, whatever the rewrite put there.
+    /// </summary>
     public void Update(Lease lease)
     {
         TaskCompletionSource wake;
         lock (_gate)
         {
-            _current = lease;
+            _current = _current with { Expiration = lease.Expiration, EtcdLeaseId = lease.EtcdLeaseId, Revision = lease.Revision };
             wake = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }

@@ -116,6 +116,28 @@ public sealed class LeaseRenewerTests
     }
 
     [Fact]
+    public async Task A_rewrite_of_the_key_moves_the_timing_but_the_renewal_writes_the_nodes_own_attributes_back()
+    {
+        var own = new LeaseAttrs(Ip4.Parse("192.0.2.10"), "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0a:11:22:33:44:55\"}");
+        var lease = await _registry.CreateLeaseAsync(Sn, own, SubnetManager.LeaseTtl, default);
+        var renewer = new LeaseRenewer(_manager, lease!, TimeSpan.FromMinutes(60), _time, _log);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var run = renewer.RunAsync(cts.Token);
+        await Eventually.TrueAsync(() => _log.Contains("Waiting for 23h0m0s to renew lease"), "first wait");
+
+        // Someone put another host's address on our key, on an etcd lease that runs out in 90 minutes.
+        var foreign = new LeaseAttrs(Ip4.Parse("192.0.2.99"));
+        renewer.Update(lease! with { Attrs = foreign, Expiration = _time.GetUtcNow().AddMinutes(90), EtcdLeaseId = 99 });
+        await Eventually.TrueAsync(() => _log.Contains("Waiting for 30m0s to renew lease"), "recomputed wait");
+        await Task.Delay(30);
+        _time.Advance(TimeSpan.FromMinutes(30));
+        await Eventually.TrueAsync(() => _registry.UpdateCalls == 1, "early renewal");
+        Assert.Equal(own, (await _registry.GetLeaseAsync(Sn, default))!.Attrs);
+        cts.Cancel();
+        await run;
+    }
+
+    [Fact]
     public async Task A_reservation_is_never_renewed()
     {
         var reservation = await _registry.PutReservationAsync(Sn, new LeaseAttrs(Ip4.Parse("192.0.2.10")), default);
