@@ -1,7 +1,8 @@
 // Applies flannel's rule sets with plain iptables and keeps them there, as flannel HEAD does: chains are
-// created when absent, each rule is checked with -C, and when any rule of a set is missing the whole
+// created when absent and cleared of rules that are not the set's, each rule is checked with -C, and when any rule of a set is missing the whole
 // set is deleted and re-added in order (flannel's ensure), so order stays right. RunAsync repeats
 // that every ResyncPeriod. Rules are deliberately left in place on stop, as flannel HEAD does.
+using System.Globalization;
 using FlannelPS.Core.Diagnostics;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Net;
@@ -52,6 +53,7 @@ public sealed class IptablesManager
             DeleteRules(IptablesRules.Masquerade(pn, pl, randomFully).Skip(1).ToList());
         }
         var rules = IptablesRules.Masquerade(network, lease, randomFully);
+        RemoveForeignRules(rules);
         Ensure(rules);
         Track(rules);
     }
@@ -60,8 +62,34 @@ public sealed class IptablesManager
     public void ApplyForward(Ip4Net network)
     {
         var rules = IptablesRules.Forward(network);
+        RemoveForeignRules(rules);
         Ensure(rules);
         Track(rules);
+    }
+
+    /// <summary>
+    /// Leaves in the set's own chains (FLANNEL-POSTRTG, FLANNEL-FWD) only rules of the set, as flanneld
+    /// does when it starts (it flushes them). Whatever else is there came from an earlier run with
+    /// another Network or from another flannel version's rule order, and would sit ahead of these.
+    /// Rules are deleted by number, bottom up, so the ones that stay are never absent for a moment.
+    /// </summary>
+    private void RemoveForeignRules(IReadOnlyList<IptablesRule> rules)
+    {
+        foreach (var (table, chain) in IptablesRules.CustomChains(rules))
+        {
+            var listing = Run(["-t", table, "-S", chain]);
+            if (listing.ExitCode != 0) continue; // no chain yet: Ensure creates it
+            var own = rules.Where(r => r.Chain == chain).Select(r => r.ToSaveString()).ToHashSet(StringComparer.Ordinal);
+            var foreign = listing.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(line => line.StartsWith($"-A {chain} ", StringComparison.Ordinal))
+                .Select((line, i) => (Line: line, Number: i + 1))
+                .Where(x => !own.Contains(x.Line))
+                .ToList();
+            if (foreign.Count == 0) continue;
+            _log.Info($"Removing {foreign.Count} rule(s) from {chain} that this node does not make: {string.Join("; ", foreign.Select(f => f.Line))}");
+            for (var i = foreign.Count - 1; i >= 0; i--)
+                Check(Run(["-t", table, "-D", chain, foreign[i].Number.ToString(CultureInfo.InvariantCulture)]), $"delete rule {foreign[i].Number} of {chain}");
+        }
     }
 
     /// <summary>

@@ -148,6 +148,22 @@ public sealed class IptablesManagerTests : IDisposable
     }
 
     [Fact]
+    public void Rules_another_run_left_in_flannels_chains_are_removed_as_flanneld_does_at_start()
+    {
+        // What flanneld v0.20.2 leaves for another Network (its order, without the lease-to-network RETURN), and a stray rule.
+        _m.ApplyMasquerade(Ip4Net.Parse("10.5.0.0/16"), Ip4Net.Parse("10.5.95.0/24"));
+        _m.ApplyForward(Ip4Net.Parse("10.5.0.0/16"));
+        _ns.Exec("iptables", "-t", "nat", "-I", "FLANNEL-POSTRTG", "2", "-s", "10.5.0.0/16", "-d", "10.5.0.0/16",
+            "-m", "comment", "--comment", "flanneld masq", "-j", "RETURN").Ok("v0.20.2 rule");
+        _ns.Exec("iptables", "-A", "FLANNEL-FWD", "-s", "10.99.0.0/16", "-j", "ACCEPT").Ok("stray rule");
+        var m = new IptablesManager(new ProcessIptablesRunner(["ip", "netns", "exec", _ns.Name]));
+        m.ApplyMasquerade(Network, Lease);
+        m.ApplyForward(Network);
+        Assert.Equal(ExpectedNat, Nat());
+        Assert.Equal(ExpectedFilter, Filter());
+    }
+
+    [Fact]
     public void Old_rule_set_is_removed_when_the_subnet_changed()
     {
         _m.ApplyMasquerade(Network, Ip4Net.Parse("10.0.73.0/24"));
