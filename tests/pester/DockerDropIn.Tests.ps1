@@ -35,6 +35,20 @@ Describe 'Install-FlannelDockerDropIn' {
         $text | Should -Match '(?m)^ExecStart=/opt/bin/dockerd \$DOCKER_OPTS -H fd://'
     }
 
+    It 'writes a relative -EnvironmentFile as an absolute path from the current location (systemd ignores a relative one)' {
+        Push-Location $dir   # the PowerShell location only: the process's working directory stays where it was
+        try { Install-FlannelDockerDropIn -Path ./docker.service.d/flannel.conf -DockerUnitPath ./docker.service -EnvironmentFile ./opts.env | Out-Null }
+        finally { Pop-Location }
+        [IO.File]::ReadAllText($dropIn) | Should -Match "(?m)^EnvironmentFile=$([regex]::Escape("$dir/opts.env"))`$"
+    }
+
+    It 'keeps systemd''s leading - (a missing file is no error) on a relative -EnvironmentFile' {
+        Push-Location $dir
+        try { Install-FlannelDockerDropIn -Path $dropIn -DockerUnitPath $unit -EnvironmentFile '-opts.env' | Out-Null }
+        finally { Pop-Location }
+        [IO.File]::ReadAllText($dropIn) | Should -Match "(?m)^EnvironmentFile=-$([regex]::Escape("$dir/opts.env"))`$"
+    }
+
     It 'shows the exact content with -WhatIf and writes nothing' {
         # What if: goes to the host, so run it in a child pwsh and read its stdout.
         $env:_FPDK_MODULE = $modulePath

@@ -27,7 +27,8 @@ public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
-    /// <summary>The docker_opts.env the drop-in loads (EnvironmentFile=). Default /run/docker_opts.env.</summary>
+    /// <summary>The docker_opts.env the drop-in loads (EnvironmentFile=). Default /run/docker_opts.env. A relative
+    /// path is resolved against the current location; a leading - (systemd: a missing file is no error) is kept.</summary>
     [Parameter(ParameterSetName = DropInSet)]
     [ValidateNotNullOrEmpty]
     public string EnvironmentFile { get; set; } = DockerOptionsSettings.DefaultOutputPath;
@@ -64,7 +65,7 @@ public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
             Path ?? (method == DockerConfigMethod.DaemonJson ? DockerDaemonJson.DefaultPath : DockerDropIn.DefaultPath));
         var unit = DockerUnitPath is null ? null : ResolvePath(DockerUnitPath);
         var subnetFile = ResolvePath(SubnetFile);
-        var settings = new DropInSettings(EnvironmentFile, DockerdPath, Key);
+        var settings = new DropInSettings(ResolveEnvironmentFile(EnvironmentFile), DockerdPath, Key);
         var noIpMasq = NoIpMasq.IsPresent;
         RunAsync(async ct =>
         {
@@ -87,4 +88,8 @@ public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
             Emit(plan with { Restarted = restarted });
         });
     }
+
+    // systemd ignores an EnvironmentFile= that is not absolute, so the drop-in gets the full path.
+    private string ResolveEnvironmentFile(string path) =>
+        path.StartsWith('-') ? "-" + ResolvePath(path[1..]) : ResolvePath(path);
 }
