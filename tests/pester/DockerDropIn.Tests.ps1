@@ -49,6 +49,29 @@ Describe 'Install-FlannelDockerDropIn' {
         [IO.File]::ReadAllText($dropIn) | Should -Match "(?m)^EnvironmentFile=-$([regex]::Escape("$dir/opts.env"))`$"
     }
 
+    It 'refuses -<Parameter> with -Method <Method>, naming both, and writes nothing' -TestCases @(
+        @{ Method = 'DropIn'; Parameter = 'SubnetFile'; Value = '<dir>/subnet.env' }
+        @{ Method = 'DropIn'; Parameter = 'NoIpMasq'; Value = $true }
+        @{ Method = 'DaemonJson'; Parameter = 'EnvironmentFile'; Value = '/run/x/opts.env' }
+        @{ Method = 'DaemonJson'; Parameter = 'DockerdPath'; Value = '/opt/bin/dockerd' }
+        @{ Method = 'DaemonJson'; Parameter = 'DockerUnitPath'; Value = '<dir>/docker.service' }
+        @{ Method = 'DaemonJson'; Parameter = 'Key'; Value = 'FOO' }
+    ) {
+        [IO.File]::WriteAllText("$dir/subnet.env", "FLANNEL_NETWORK=10.0.0.0/16`nFLANNEL_SUBNET=10.0.5.1/24`nFLANNEL_MTU=1472`nFLANNEL_IPMASQ=true`n")
+        $target = if ($Method -eq 'DaemonJson') { "$dir/daemon.json" } else { $dropIn }
+        $extra = @{ $Parameter = if ($Value -is [string]) { $Value.Replace('<dir>', $dir) } else { $Value } }
+        $e = $null
+        try { Install-FlannelDockerDropIn -Method $Method -Path $target @extra -ErrorAction Stop | Out-Null }
+        catch { $e = $_ }
+        $e | Should -Not -BeNullOrEmpty -Because "-$Parameter does nothing with -Method $Method"
+        $e.FullyQualifiedErrorId | Should -Be 'FlannelDockerMethodMismatch,FlannelPS.Commands.InstallFlannelDockerDropInCommand'
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e.Exception.Message | Should -Match "-$Parameter\b"
+        $e.Exception.Message | Should -Match "-Method $Method\b"
+        Test-Path $target | Should -BeFalse
+        Test-Path "$dir/daemon.json.flannelps" | Should -BeFalse
+    }
+
     It 'shows the exact content with -WhatIf and writes nothing' {
         # What if: goes to the host, so run it in a child pwsh and read its stdout.
         $env:_FPDK_MODULE = $modulePath

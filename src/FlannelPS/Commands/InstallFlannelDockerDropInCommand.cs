@@ -15,7 +15,8 @@ public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
     private const string DropInSet = "DropIn";
     private const string DaemonJsonSet = "DaemonJson";
 
-    /// <summary>DropIn (default): a systemd drop-in for docker.service. DaemonJson: merge bip/mtu into daemon.json.</summary>
+    /// <summary>DropIn (default): a systemd drop-in for docker.service. DaemonJson: merge bip/mtu into daemon.json.
+    /// A parameter only the other method uses is an error.</summary>
     [Parameter(ParameterSetName = DropInSet)]
     [Parameter(ParameterSetName = DaemonJsonSet, Mandatory = true)]
     public DockerConfigMethod Method { get; set; } = DockerConfigMethod.DropIn;
@@ -61,6 +62,7 @@ public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
     protected override void ProcessRecord()
     {
         var method = Method;
+        RefuseParametersOfOtherMethod(method);
         var path = ResolvePath(
             Path ?? (method == DockerConfigMethod.DaemonJson ? DockerDaemonJson.DefaultPath : DockerDropIn.DefaultPath));
         var unit = DockerUnitPath is null ? null : ResolvePath(DockerUnitPath);
@@ -87,6 +89,22 @@ public sealed class InstallFlannelDockerDropInCommand : DockerConfigCmdlet
             var restarted = await RestartDockerIfAskedAsync(path, ct).ConfigureAwait(false);
             Emit(plan with { Restarted = restarted });
         });
+    }
+
+    // -Method is in both parameter sets, so PowerShell binds e.g. -Method DropIn -SubnetFile and
+    // -Method DaemonJson -Key; -Method decides what is written, and the other method's parameter
+    // would be ignored without a word. The sets themselves say which parameter is whose.
+    private void RefuseParametersOfOtherMethod(DockerConfigMethod method)
+    {
+        var (own, other) = method == DockerConfigMethod.DaemonJson ? (DaemonJsonSet, DropInSet) : (DropInSet, DaemonJsonSet);
+        var parameters = MyInvocation.MyCommand.Parameters;
+        foreach (var name in MyInvocation.BoundParameters.Keys)
+        {
+            if (!parameters.TryGetValue(name, out var p) || p.ParameterSets.ContainsKey(own) || !p.ParameterSets.ContainsKey(other)) continue;
+            ThrowTerminatingError(ErrorMapper.ToErrorRecord(new FlannelException("FlannelDockerMethodMismatch", FlannelErrorCategory.InvalidArgument,
+                $"-{name} is a -Method {other} parameter; with -Method {own} it would be ignored, so nothing was written. " +
+                $"Drop -{name}, or pass -Method {other}.", name)));
+        }
     }
 
     // systemd ignores an EnvironmentFile= that is not absolute, so the drop-in gets the full path.

@@ -8,6 +8,9 @@ runs systemctl daemon-reload and restarts Docker where systemd runs, and says so
 
 -Method DaemonJson instead merges bip and mtu (and ip-masq) into /etc/docker/daemon.json, keeping every other
 key. -WhatIf shows the file it would write. Uninstall-FlannelDockerDropIn undoes it.
+
+-EnvironmentFile, -DockerdPath, -DockerUnitPath and -Key shape the drop-in; -SubnetFile and -NoIpMasq shape
+daemon.json. Passing one with the other -Method is an error (FlannelDockerMethodMismatch) and nothing is written.
 '@
     Examples    = @(
         @{ Title = 'The classic setup'; Code = 'Export-FlannelDockerOptions -Combined; Set-FlannelDockerBridge; Install-FlannelDockerDropIn -Restart'; Remarks = 'Docker restarts on the flannel subnet.' }
