@@ -119,6 +119,34 @@ Describe 'Install-FlannelService / Uninstall-FlannelService' {
         Test-Path $paths.EnvironmentFilePath | Should -BeFalse
     }
 
+    It '-WhatIf names only the file that would change' -Skip:$systemdRuns {
+        Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 @paths -NoStart -WarningAction SilentlyContinue | Out-Null
+        $before = @{ Unit = Get-Content -Raw $paths.UnitPath; Env = Get-Content -Raw $paths.EnvironmentFilePath }
+        # -IpMasq changes FLANNEL_OPTIONS in the environment file; the unit stays as it is.
+        $pwsh = Get-FlannelTestbedPwshCommand
+        $script = "Import-Module '$env:FLANNELPS_MODULE'; Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 -IpMasq -UnitPath '$($paths.UnitPath)' -EnvironmentFilePath '$($paths.EnvironmentFilePath)' -NoStart -WhatIf -Verbose"
+        $out = (& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script 2>&1) -join "`n"
+        $LASTEXITCODE | Should -Be 0
+        $out | Should -Match ([regex]::Escape("What if: Write '$($paths.EnvironmentFilePath)' with:"))
+        $out | Should -Not -Match ([regex]::Escape("Write '$($paths.UnitPath)'"))
+        $out | Should -Match ([regex]::Escape("'$($paths.UnitPath)' already has the wanted content"))
+        Get-Content -Raw $paths.UnitPath | Should -BeExactly $before.Unit
+        Get-Content -Raw $paths.EnvironmentFilePath | Should -BeExactly $before.Env
+    }
+
+    It '-Confirm asks only about the file that changes, so declining nothing else can cancel its write' -Skip:$systemdRuns {
+        Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 @paths -NoStart -WarningAction SilentlyContinue | Out-Null
+        # Answers come from stdin: yes to the first question, no to any second one. Only the
+        # environment file changes, so there must be no second question to say no to.
+        $pwsh = Get-FlannelTestbedPwshCommand
+        $script = "Import-Module '$env:FLANNELPS_MODULE'; Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 -IpMasq -UnitPath '$($paths.UnitPath)' -EnvironmentFilePath '$($paths.EnvironmentFilePath)' -NoStart -Confirm -WarningAction SilentlyContinue | Out-Null"
+        $out = ('y', 'n' | & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -Command $script 2>&1) -join "`n"
+        $LASTEXITCODE | Should -Be 0 -Because $out
+        $out | Should -Match ([regex]::Escape("Write '$($paths.EnvironmentFilePath)' with:"))
+        $out | Should -Not -Match ([regex]::Escape("Write '$($paths.UnitPath)'"))
+        Get-Content $paths.EnvironmentFilePath | Should -Contain 'FLANNEL_OPTIONS="-ip-masq=true"'
+    }
+
     It 'passes systemd''s own unit check (systemd-analyze verify)' {
         if (-not (Get-Command systemd-analyze -ErrorAction SilentlyContinue)) { Set-ItResult -Skipped -Because 'systemd-analyze is not installed'; return }
         Install-FlannelService -EtcdEndpoint http://192.0.2.2:2379 -IpMasq @paths -NoStart -WarningAction SilentlyContinue | Out-Null

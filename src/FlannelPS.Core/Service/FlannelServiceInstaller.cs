@@ -1,5 +1,5 @@
-// Installs and removes the flanneld service: plans are pure reads (so -WhatIf shows both files
-// exactly), Apply writes atomically, and systemctl runs only where systemd is the init.
+// Installs and removes the flanneld service: plans are pure reads (so -WhatIf shows each file it
+// would write, exactly), Apply writes atomically, and systemctl runs only where systemd is the init.
 using System.Globalization;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;

@@ -72,10 +72,16 @@ public sealed class InstallFlannelServiceCommand : NodeSettingsCmdlet
             }
             else
             {
-                // Both files are shown (and -WhatIf prints both) before either is written.
+                // Every file that changes is shown (and -WhatIf prints each) before any is written; a
+                // file already as wanted is not asked about, so declining it cannot hold back the other.
                 var approved = true;
                 foreach (var (path, content) in new[] { (plan.EnvironmentFilePath, plan.EnvironmentContent!), (plan.UnitPath, plan.UnitContent!) })
                 {
+                    if (!plan.FilesWritten.Contains(path))
+                    {
+                        EmitVerbose($"'{path}' already has the wanted content; left as it is.");
+                        continue;
+                    }
                     approved &= OnPipeline(() => ShouldProcess($"Write '{path}' with:\n{content}", $"Write '{path}' with:\n{content}\nContinue?", "Install-FlannelService"));
                 }
                 if (!approved) return;
