@@ -105,6 +105,23 @@ Describe 'about_FlannelPS' {
         }
     }
 
+    It 'describes every backend Set-FlannelNetworkConfig -BackendType takes, and none as not run' {
+        $text = Get-Content (Join-Path (Split-Path $env:FLANNELPS_MODULE) 'en-US/about_FlannelPS.help.txt') -Raw
+        $section = [regex]::Match($text, '(?ms)^BACKENDS\r?\n(.*?)^\S').Groups[1].Value
+        $types = (Get-Command Set-FlannelNetworkConfig).Parameters['BackendType'].Attributes |
+            Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | ForEach-Object ValidValues
+        $types | Should -Not -BeNullOrEmpty
+        foreach ($t in $types) {
+            $section | Should -Match "(?m)^    $([regex]::Escape($t))\s" -Because "BACKENDS needs an entry for $t"
+        }
+        $text | Should -Not -Match 'not run|does not run|not supported yet' -Because 'a FlannelPS node runs every backend it accepts'
+    }
+
+    It 'keeps every line under 80 columns' {
+        $lines = (Get-Content (Join-Path (Split-Path $env:FLANNELPS_MODULE) 'en-US/about_FlannelPS.help.txt') -Raw) -split '\r?\n'
+        foreach ($l in $lines) { $l.Length | Should -BeLessThan 80 -Because $l }
+    }
+
     It 'is found by Get-Help' {
         (Get-Help about_FlannelPS | Out-String) | Should -BeLike '*FLANNEL_SUBNET*'
     }
