@@ -58,6 +58,10 @@ internal static class TunSegmenter
         int headers = ipHeader + l4Header;
         if (headers > p.Length) return Result.Invalid;
         int payload = p.Length - headers;
+        // TCP is a byte stream: cut at the MTU when the kernel's size would exceed it. A UDP super-packet's
+        // gso_size is the application's datagram size: cut elsewhere, its datagrams would change, so
+        // one that does not fit is refused (the plain path drops such a packet as too long).
+        if (!tcp && h.GsoSize > mtu - headers) return Result.Invalid;
         int size = Math.Min((int)h.GsoSize, mtu - headers);
         if (size <= 0 || headers + size > batch.SlotSize) return Result.Invalid;
         int count = payload == 0 ? 1 : (payload + size - 1) / size;

@@ -94,6 +94,22 @@ public sealed class TunSegmenterTests
     }
 
     [Fact]
+    public void A_udp_super_packet_whose_datagrams_exceed_the_mtu_is_refused_not_cut_into_other_datagrams()
+    {
+        var p = UdpPacket(Payload(2944, 5));
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(26), PseudoSum(p));
+        var read = WithHeader(new VirtioNetHdr
+        {
+            Flags = VirtioNetHdr.FlagNeedsCsum, GsoType = VirtioNetHdr.GsoUdpL4, HdrLen = 28, GsoSize = 1472, CsumStart = 20, CsumOffset = 6,
+        }, p);
+        var batch = new PacketBatch(8, 1472 + 64);
+        int slot = 0, segment = 0;
+        // Two application datagrams of 1472 bytes: cut at the MTU they would arrive as 1444 + 1444 + 56.
+        Assert.Equal(TunSegmenter.Result.Invalid, TunSegmenter.Cut(read, batch, ref slot, 1472, ref segment));
+        Assert.Equal(0, slot);
+    }
+
+    [Fact]
     public void A_udp_super_packet_becomes_datagrams_each_with_its_own_header_and_checksum()
     {
         var payload = Payload(2500, 4);
