@@ -6,8 +6,11 @@
 // exactly, and repeats the run's headers (TOS, DF, TTL, ack, window, TCP options); its payload is
 // at most the run's segment size, and a shorter one or one with PSH ends the run. Anything else
 // (UDP, ICMP, fragments, IP options, out-of-order or control segments) is written as it came,
-// after the run of its own flow, so a flow's bytes are never reordered. The checksums of the
-// joined segments are not verified here: the outer UDP checksum already covered them on the wire.
+// after the run of its own flow (for a fragment, whose ports may be elsewhere: after every run
+// between its two addresses), so a flow's bytes are never reordered. A segment joins only with valid
+// IP and TCP checksums: the kernel checks those of a packet written as it came, but takes a joined
+// one (written NEEDS_CSUM) as already checked, and the outer UDP checksum proves neither (it may be
+// 0, "none"). A segment that fails is written as it came, for the kernel to drop.
 // Runs are flushed at the end of every receive batch; buffers are allocated once.
 using System.Buffers.Binary;
 using FlannelPS.Core.Interop;
@@ -53,9 +56,16 @@ internal sealed class TcpCoalescer
     /// </summary>
     public void Add(ReadOnlySpan<byte> p)
     {
-        if (p[9] != Ipv4Packet.ProtocolTcp || (BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3fff) != 0)
+        if (p[9] != Ipv4Packet.ProtocolTcp)
         {
-            Pass(p); // not TCP, or a fragment (its ports may not even be there)
+            Pass(p); // another protocol: no run of its flow
+            return;
+        }
+        if ((BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3fff) != 0)
+        {
+            // A fragment: its ports may not even be in it, so every run between its addresses goes first.
+            FlushBetween(Ipv4Packet.SourceValue(p), Ipv4Packet.DestinationValue(p));
+            Pass(p);
             return;
         }
         int ipHeader = Ipv4Packet.HeaderLength(p);
@@ -67,7 +77,8 @@ internal sealed class TcpCoalescer
         var run = Find(src, dst, ports);
         int payload = p.Length - ipHeader - tcpHeader;
         byte flags = tcp[13];
-        bool plain = ipHeader == IpHeader && tcpHeader >= 20 && payload > 0 && (flags & ~TcpPsh) == TcpAck;
+        bool plain = ipHeader == IpHeader && tcpHeader >= 20 && payload > 0 && (flags & ~TcpPsh) == TcpAck
+            && ChecksumsValid(p, src, dst);
         if (!plain)
         {
             if (run is not null) Flush(run);
@@ -108,6 +119,16 @@ internal sealed class TcpCoalescer
     {
         foreach (var run in _runs) if (run.Open) Flush(run);
     }
+
+    private void FlushBetween(uint src, uint dst)
+    {
+        foreach (var run in _runs) if (run.Open && run.Source == src && run.Destination == dst) Flush(run);
+    }
+
+    /// <summary>The IP header's checksum and the TCP checksum (over the pseudo-header, header and payload) both hold.</summary>
+    private static bool ChecksumsValid(ReadOnlySpan<byte> p, uint src, uint dst) =>
+        InternetChecksum.Sum(p[..IpHeader]) == 0xffff
+        && InternetChecksum.Add(InternetChecksum.PseudoHeader(src, dst, Ipv4Packet.ProtocolTcp, p.Length - IpHeader), InternetChecksum.Sum(p[IpHeader..])) == 0xffff;
 
     private static bool Joins(Run run, ReadOnlySpan<byte> p, int tcpHeader, uint seq, int payload)
     {

@@ -116,18 +116,55 @@ public sealed class TcpCoalescerTests
         var syn = TcpPacket([], 5, Syn, sport: 9);
         var (rec, c) = New();
         c.Add(segs[0]); c.Add(udp); c.Add(segs[1]); c.Add(icmp); c.Add(fragment); c.Add(withOptions); c.Add(syn);
-        c.Add(segs[2]); // FIN: ends the run of 0+1 and goes out as it came
+        c.Add(segs[2]); // FIN: goes out as it came
         c.Flush();
         Assert.Equal(7, rec.Written.Count);
         Assert.Equal(udp, rec.Written[0].Packet);
         Assert.Equal(icmp, rec.Written[1].Packet);
-        Assert.Equal(fragment, rec.Written[2].Packet);
-        Assert.Equal(withOptions, rec.Written[3].Packet);
-        Assert.Equal(syn, rec.Written[4].Packet);
-        Assert.Equal(VirtioNetHdr.GsoTcpV4, rec.Written[5].Header.GsoType);
-        Assert.Equal(2052, rec.Written[5].Packet.Length);
+        // A fragment may belong to any flow between its addresses: their runs go out before it.
+        Assert.Equal(VirtioNetHdr.GsoTcpV4, rec.Written[2].Header.GsoType);
+        Assert.Equal(2052, rec.Written[2].Packet.Length);
+        Assert.Equal(fragment, rec.Written[3].Packet);
+        Assert.Equal(withOptions, rec.Written[4].Packet);
+        Assert.Equal(syn, rec.Written[5].Packet);
         Assert.Equal(segs[2], rec.Written[6].Packet);
         foreach (var w in rec.Written.Where(w => w.Header.GsoType == VirtioNetHdr.GsoNone)) AssertPlain(w.Header);
+    }
+
+    [Fact]
+    public void The_fragments_of_a_segment_follow_the_run_of_their_own_flow()
+    {
+        var segs = Segments(Payload(2000, 20), 1000, lastFlags: Ack);
+        // The next segment of the same flow, cut in two by a router (DF clear): ports only in the first piece.
+        var whole = TcpPacket(Payload(1000, 21), 3000, Ack, tcpOptions: TcpTimestamp);
+        var first = whole[..(20 + 32 + 488)]; first[6] = 0x20; // MF, offset 0
+        var second = whole[..20].Concat(whole[(20 + 32 + 488)..]).ToArray(); second[6] = 0x00; second[7] = (32 + 488) / 8; // offset 65
+        var (rec, c) = New();
+        c.Add(segs[0]); c.Add(segs[1]); c.Add(first); c.Add(second);
+        c.Flush();
+        Assert.Equal(3, rec.Written.Count);
+        Assert.Equal(VirtioNetHdr.GsoTcpV4, rec.Written[0].Header.GsoType); // bytes 1000..2999 first
+        Assert.Equal(first, rec.Written[1].Packet);
+        Assert.Equal(second, rec.Written[2].Packet);
+    }
+
+    [Theory]
+    [InlineData(60)] // a payload byte: the TCP checksum fails
+    [InlineData(5)]  // the IP id: the IP header checksum fails (the TCP one does not cover it)
+    public void A_segment_with_a_bad_checksum_joins_nothing_and_goes_out_as_it_came_for_the_kernel_to_drop(int corrupted)
+    {
+        var segs = Segments(Payload(4000, 22), 1000, lastFlags: Ack);
+        segs[1][corrupted] ^= 0x04;
+        var (rec, c) = New();
+        foreach (var seg in segs) c.Add(seg);
+        c.Flush();
+        // Segment 0 alone (its run ended at the bad one), the bad one as it came, then 2+3 joined.
+        Assert.Equal(3, rec.Written.Count);
+        Assert.Equal(segs[0], rec.Written[0].Packet);
+        Assert.Equal(segs[1], rec.Written[1].Packet);
+        AssertPlain(rec.Written[1].Header);
+        Assert.Equal(VirtioNetHdr.GsoTcpV4, rec.Written[2].Header.GsoType);
+        Assert.Equal(52 + 2000, rec.Written[2].Packet.Length);
     }
 
     [Fact]
