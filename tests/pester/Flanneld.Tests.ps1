@@ -1,6 +1,7 @@
 # The module's flanneld command as the seed runs it: a real process started by sh, against the test
 # etcd, inside the suite's test namespace (underlay: a veth pair there). Exit codes, signals, logs,
-# FLANNELD_* variables, /healthz and /readyz, and systemd's READY=1 over a real unix datagram socket.
+# FLANNELD_* variables, /healthz (liveness) and /readyz (readiness), and systemd's READY=1 over a real
+# unix datagram socket.
 BeforeAll {
     Import-Module $env:FLANNELPS_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
@@ -216,24 +217,29 @@ Describe 'flanneld (the drop-in command)' {
         Stop-Flanneld $run | Should -Be 0
     }
 
-    It 'serves /healthz and /readyz: 503 while waiting for the config (no subnet.env yet), 200 once running' {
+    It 'serves /healthz (liveness: 200 from the start) and /readyz (503 while waiting for the config, 200 once running)' {
         $port = Get-FreePort
         $run = Start-Flanneld (@("--etcd-endpoints=$etcd", "--healthz-port=$port") + $node)
         $h = Wait-Until { Get-Http "http://127.0.0.1:$port/healthz" } -TimeoutSec 30 -Because 'healthz listening'
-        $h.Status | Should -Be 503
+        $h.Status | Should -Be 200 -Because 'flanneld answers /healthz as soon as it listens, config or not'
+        $h.Body | Should -BeExactly 'flanneld is running'
         Start-Sleep -Seconds 2  # the node keeps retrying the missing config (1 s) and stays unready
-        (Get-Http "http://127.0.0.1:$port/healthz").Status | Should -Be 503
+        (Get-Http "http://127.0.0.1:$port/healthz").Status | Should -Be 200
         $ready = Get-Http "http://127.0.0.1:$port/readyz"
         $ready.Status | Should -Be 503
-        $ready.Body | Should -BeExactly "flanneld is not ready yet`n"
+        $ready.Body | Should -BeExactly 'flanneld is not ready yet'
         Test-Path $subnetFile | Should -BeFalse -Because 'subnet.env is written only when the node is ready'
 
         Invoke-Etcdctl put "$prefix/config" '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' | Out-Null
         Wait-Until { Test-Path $subnetFile } -TimeoutSec 30 -Because 'subnet.env after the config appears' | Out-Null
-        $ok = Wait-Until { $r = Get-Http "http://127.0.0.1:$port/healthz"; if ($r.Status -eq 200) { $r } } -Because 'healthz 200'
-        $ok.Body | Should -BeExactly "flanneld is running`n"
-        (Get-Http "http://127.0.0.1:$port/readyz").Body | Should -BeExactly "flanneld is ready`n"
-        (Get-Http "http://127.0.0.1:$port/nope").Status | Should -Be 404
+        $ok = Wait-Until { $r = Get-Http "http://127.0.0.1:$port/readyz"; if ($r.Status -eq 200) { $r } } -Because 'readyz 200'
+        $ok.Body | Should -BeExactly 'flanneld is ready'
+        $live = Get-Http "http://127.0.0.1:$port/healthz"
+        $live.Status | Should -Be 200
+        $live.Body | Should -BeExactly 'flanneld is running'
+        $nope = Get-Http "http://127.0.0.1:$port/nope"
+        $nope.Status | Should -Be 404
+        $nope.Body | Should -BeExactly "404 page not found`n"
         ((Get-Content $run.Log) -match "flanneld\] Serving /healthz on 127\.0\.0\.1:$port$") | Should -HaveCount 1
         Stop-Flanneld $run | Should -Be 0
         Get-Http "http://127.0.0.1:$port/healthz" | Should -BeNullOrEmpty -Because 'the server stops with the node'

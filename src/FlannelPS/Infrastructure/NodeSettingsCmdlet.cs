@@ -50,7 +50,7 @@ public abstract class NodeSettingsCmdlet : EtcdConnectionCmdlet
     [Parameter]
     public SwitchParameter NoIptablesForwardRules { get; set; }
 
-    /// <summary>Port for GET /healthz (200 while the lease is held and the datapath runs, else 503) (-healthz-port); 0 (default) disables.</summary>
+    /// <summary>Port for the health server (-healthz-port): GET /healthz is 200 while the process runs, GET /readyz 200 once the node runs (else 503); 0 (default) disables.</summary>
     [Parameter]
     [ValidateRange(0, 65535)]
     public int HealthzPort { get; set; }
