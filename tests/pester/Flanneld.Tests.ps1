@@ -240,7 +240,7 @@ Describe 'flanneld (the drop-in command)' {
         $nope = Get-Http "http://127.0.0.1:$port/nope"
         $nope.Status | Should -Be 404
         $nope.Body | Should -BeExactly "404 page not found`n"
-        ((Get-Content $run.Log) -match "flanneld\] Serving /healthz on 127\.0\.0\.1:$port$") | Should -HaveCount 1
+        ((Get-Content $run.Log) -match "flanneld\] Serving /healthz on 0\.0\.0\.0:$port$") | Should -HaveCount 1 -Because 'flanneld listens on every address by default'
         Stop-Flanneld $run | Should -Be 0
         Get-Http "http://127.0.0.1:$port/healthz" | Should -BeNullOrEmpty -Because 'the server stops with the node'
     }

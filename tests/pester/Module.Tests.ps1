@@ -77,7 +77,8 @@ Describe 'Get-Help shows defaults read from the cmdlets' {
         @{ Cmdlet = 'Start-FlannelNode'; Parameter = 'SubnetFile'; Default = '/run/flannel/subnet.env' }
         @{ Cmdlet = 'Start-FlannelNode'; Parameter = 'EtcdTimeoutSec'; Default = '5' }
         @{ Cmdlet = 'Start-FlannelNode'; Parameter = 'SubnetLeaseRenewMargin'; Default = '60' }
-        @{ Cmdlet = 'Install-FlannelService'; Parameter = 'HealthzIP'; Default = '127.0.0.1' }
+        @{ Cmdlet = 'Install-FlannelService'; Parameter = 'HealthzIP'; Default = '0.0.0.0' }
+        @{ Cmdlet = 'Start-FlannelNode'; Parameter = 'HealthzIP'; Default = '0.0.0.0' }
     ) {
         "$((Get-Help $Cmdlet -Parameter $Parameter).defaultValue)" | Should -Be $Default
     }

@@ -24,7 +24,7 @@ public sealed record FlanneldSettings
     public int SubnetLeaseRenewMargin { get; init; } = 60;
     public int IptablesResync { get; init; } = 5;
     public bool IptablesForwardRules { get; init; } = true;
-    public string HealthzIP { get; init; } = "127.0.0.1";
+    public string HealthzIP { get; init; } = "0.0.0.0";
     public int HealthzPort { get; init; }
     public bool Version { get; init; }
     public bool Help { get; init; }

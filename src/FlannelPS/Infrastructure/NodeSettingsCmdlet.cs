@@ -55,10 +55,10 @@ public abstract class NodeSettingsCmdlet : EtcdConnectionCmdlet
     [ValidateRange(0, 65535)]
     public int HealthzPort { get; set; }
 
-    /// <summary>Address the health endpoint listens on (-healthz-ip, default 127.0.0.1).</summary>
+    /// <summary>Address the health endpoint listens on (-healthz-ip, default 0.0.0.0: every address, as flanneld).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string HealthzIP { get; set; } = "127.0.0.1";
+    public string HealthzIP { get; set; } = "0.0.0.0";
 
     /// <summary>These parameters as flanneld's settings (the etcd connection left at its defaults).
     /// Call on the pipeline thread: it resolves -SubnetFile against the current location.</summary>

@@ -115,8 +115,7 @@ public class FlanneldCommandLineTests
         Assert.Contains("  -iface value\n    \tinterface to use (IP or name) for inter-host communication.", help);
         Assert.Contains("  -iface-regex value\n", help);
         Assert.Contains("  -iface-can-reach string\n", help);
-        // FlannelPS's health server listens on loopback unless told otherwise.
-        Assert.Contains("  -healthz-ip string\n    \tthe IP address for healthz server to listen (default \"127.0.0.1\")\n", help);
+        Assert.Contains("  -healthz-ip string\n    \tthe IP address for healthz server to listen (default \"0.0.0.0\")\n", help);
         Assert.DoesNotContain("(default 0)", help);
         Assert.DoesNotContain("(default false)", help);
         var names = help.Split('\n').Where(l => l.StartsWith("  -", StringComparison.Ordinal)).Select(l => l[3..].Split(' ')[0]).ToArray();

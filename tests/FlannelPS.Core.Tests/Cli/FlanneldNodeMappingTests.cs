@@ -40,6 +40,10 @@ public class FlanneldNodeMappingTests
     }
 
     [Fact]
+    public void HealthzListensOnEveryAddressWhenOnlyThePortIsGiven() =>
+        Assert.Equal("0.0.0.0:8471", FlanneldNodeMapping.ToNodeOptions(new FlanneldSettings { HealthzPort = 8471 }).HealthzEndpoint!.ToString());
+
+    [Fact]
     public void BadValuesAreRefusedWithTheValueNamed()
     {
         var margin = Assert.Throws<FlannelException>(() => FlanneldNodeMapping.ToNodeOptions(new FlanneldSettings { SubnetLeaseRenewMargin = 0 }));
