@@ -31,9 +31,15 @@ internal sealed class GoJsonObject
         return v.GetString();
     }
 
-    public uint? UInt(string name) => Number(name, "uint", static (JsonElement e, out long n) => { var ok = e.TryGetUInt32(out var u); n = u; return ok; }) is { } n ? (uint)n : null;
+    // Go's uint and int are 64 bits wide on the platforms flannel runs on: a number that fits is
+    // decoded, and range checks happen afterwards on the whole value, so the callers must compare
+    // before narrowing (a cast to int would turn 4294967295 into -1).
 
-    public int? Int(string name) => Number(name, "int", static (JsonElement e, out long n) => { var ok = e.TryGetInt32(out var i); n = i; return ok; }) is { } n ? (int)n : null;
+    /// <summary>A Go uint field: a non-negative integer up to 2^64-1, else Go's unmarshal error.</summary>
+    public ulong? UInt(string name) => Number(name, "uint", static (JsonElement e, out ulong n) => e.TryGetUInt64(out n));
+
+    /// <summary>A Go int field: an integer in the int64 range, else Go's unmarshal error.</summary>
+    public long? Int(string name) => Number(name, "int", static (JsonElement e, out long n) => e.TryGetInt64(out n));
 
     public bool? Bool(string name)
     {
@@ -46,9 +52,9 @@ internal sealed class GoJsonObject
         };
     }
 
-    private delegate bool TryNumber(JsonElement e, out long n);
+    private delegate bool TryNumber<T>(JsonElement e, out T n);
 
-    private long? Number(string name, string goType, TryNumber read)
+    private T? Number<T>(string name, string goType, TryNumber<T> read) where T : struct
     {
         if (!_fields.TryGetValue(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number) throw Mismatch(v, name, goType);

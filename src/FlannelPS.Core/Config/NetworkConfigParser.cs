@@ -42,7 +42,7 @@ public static class NetworkConfigParser
                     throw new NetworkConfigInvalidException($"invalid CIDR address: {networkText}", networkText);
                 hasNetwork = true;
             }
-            var subnetLen = (int)(root.UInt("SubnetLen") ?? 0);
+            var subnetLenValue = root.UInt("SubnetLen") ?? 0;
             var subnetMin = ParseIp(root.String("SubnetMin"));
             var subnetMax = ParseIp(root.String("SubnetMax"));
 
@@ -62,10 +62,12 @@ public static class NetworkConfigParser
             if (!hasNetwork)
                 throw new NetworkConfigInvalidException("please define a correct Network parameter in the flannel config", json);
 
-            if (subnetLen > 0)
+            int subnetLen;
+            if (subnetLenValue > 0)
             {
-                if (subnetLen > 30)
-                    throw new NetworkConfigInvalidException("SubnetLen must be less than /31", subnetLen);
+                if (subnetLenValue > 30)
+                    throw new NetworkConfigInvalidException("SubnetLen must be less than /31", subnetLenValue);
+                subnetLen = (int)subnetLenValue;
                 if (subnetLen < network.PrefixLength + 2)
                     throw new NetworkConfigInvalidException("network must be able to accommodate at least four subnets", subnetLen);
             }

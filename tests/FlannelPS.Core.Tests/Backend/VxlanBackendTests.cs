@@ -81,6 +81,9 @@ public sealed class VxlanBackendTests
     [InlineData("""{"Type":"vxlan","Port":70000}""", "Port")]
     [InlineData("""{"Type":"vxlan","MTU":20}""", "MTU")]
     [InlineData("""{"Type":"vxlan","MTU":117}""", "MTU")]
+    [InlineData("""{"Type":"vxlan","VNI":4294967297}""", "VNI 4294967297")]
+    [InlineData("""{"Type":"vxlan","Port":4294975768}""", "Port 4294975768")]
+    [InlineData("""{"Type":"vxlan","MTU":4294968796}""", "MTU 4294968796")]
     public void Bad_vxlan_keys_are_refused_naming_the_key(string backend, string key)
     {
         var ex = Assert.Throws<Errors.NetworkConfigInvalidException>(() => VxlanConfig.Parse(backend));

@@ -69,6 +69,45 @@ public class NetworkConfigParserTests
         Assert.Equal("FlannelNetworkConfigInvalid", ex.ErrorId);
     }
 
+    // SubnetLen is a Go uint (64 bits): every value it can hold is decoded and then range-checked,
+    // so a huge one is "too long", never wrapped into a negative "unset" that would mean /24.
+    [Theory]
+    [InlineData("2147483648")]
+    [InlineData("4294967295")]
+    [InlineData("4294967296")]
+    [InlineData("18446744073709551615")]
+    public void SubnetLenBeyondThirtyTwoBitsIsTooLongAsInGo(string value)
+    {
+        var ex = Assert.Throws<NetworkConfigInvalidException>(() => NetworkConfigParser.Parse($"{{\"Network\":\"10.0.0.0/16\",\"SubnetLen\":{value}}}"));
+        Assert.Equal("SubnetLen must be less than /31", ex.Message);
+    }
+
+    // What Go's decoder refuses for a uint, with its text (checked against flanneld v0.20.2).
+    [Theory]
+    [InlineData("18446744073709551616")]
+    [InlineData("-1")]
+    [InlineData("-0")]
+    [InlineData("24.0")]
+    [InlineData("2.4e1")]
+    public void SubnetLenThatIsNotAUintIsGosUnmarshalError(string value)
+    {
+        var ex = Assert.Throws<NetworkConfigInvalidException>(() => NetworkConfigParser.Parse($"{{\"Network\":\"10.0.0.0/16\",\"SubnetLen\":{value}}}"));
+        Assert.Equal($"json: cannot unmarshal number {value} into Go struct field Config.SubnetLen of type uint", ex.Message);
+    }
+
+    // flannel reads the backend's own keys only when the backend starts: a network config whose
+    // Backend Port or VNI is a large number still parses, and the backend refuses it by range.
+    [Fact]
+    public void BackendNumbersBeyondThirtyTwoBitsParseAtConfigLevelAndFailTheBackendsRangeCheck()
+    {
+        var udp = NetworkConfigParser.Parse("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"udp\",\"Port\":4294967296}}");
+        var ex = Assert.Throws<NetworkConfigInvalidException>(() => FlannelPS.Core.Backend.Udp.UdpBackendConfig.Parse(udp.BackendJson));
+        Assert.Equal("invalid udp backend Port 4294967296: must be 1..65535", ex.Message);
+        var vxlan = NetworkConfigParser.Parse("{\"Network\":\"10.0.0.0/16\",\"Backend\":{\"Type\":\"vxlan\",\"VNI\":4294967297}}");
+        ex = Assert.Throws<NetworkConfigInvalidException>(() => FlannelPS.Core.Backend.Vxlan.VxlanConfig.Parse(vxlan.BackendJson));
+        Assert.StartsWith("invalid vxlan VNI 4294967297:", ex.Message);
+    }
+
     [Fact]
     public void CompatibilityChecksRangeAndLength()
     {

@@ -28,7 +28,7 @@ public sealed record UdpBackendConfig(int Port)
             var port = o.Int("Port") ?? DefaultPort;
             if (port is < 1 or > 65535)
                 throw new NetworkConfigInvalidException($"invalid udp backend Port {port}: must be 1..65535", backendJson);
-            return new UdpBackendConfig(port);
+            return new UdpBackendConfig((int)port); // range-checked as the 64-bit number Go decodes
         }
     }
 }

@@ -52,8 +52,9 @@ public sealed record VxlanConfig(int Vni, int Port, bool Gbp, bool DirectRouting
                 throw new NetworkConfigInvalidException(
                     $"invalid vxlan MTU {m}: must be {MinimumMtu}..65535 (the underlay's MTU; flannel.{vni} gets MTU − {VxlanBackend.EncapOverhead}), or absent for the external interface's MTU",
                     backendJson);
-            return new VxlanConfig(vni, port, o.Bool("GBP") ?? false, o.Bool("DirectRouting") ?? false, o.Bool("Learning") ?? false,
-                mtu is 0 ? null : mtu);
+            // Each value is range-checked above as the 64-bit number Go decodes, so narrowing is safe.
+            return new VxlanConfig((int)vni, (int)port, o.Bool("GBP") ?? false, o.Bool("DirectRouting") ?? false, o.Bool("Learning") ?? false,
+                mtu is { } checkedMtu && checkedMtu != 0 ? (int)checkedMtu : null);
         }
     }
 }

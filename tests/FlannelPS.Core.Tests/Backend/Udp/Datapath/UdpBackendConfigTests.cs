@@ -22,6 +22,8 @@ public sealed class UdpBackendConfigTests
     [InlineData("""{"Port":"8285"}""")]
     [InlineData("""{"Port":70000}""")]
     [InlineData("""{"Port":0}""")]
+    [InlineData("""{"Port":4294975581}""")] // 8285 + 2^32: must not wrap to 8285
+    [InlineData("""{"Port":9223372036854775808}""")]
     public void Bad_ports_are_rejected(string json) =>
         Assert.Throws<NetworkConfigInvalidException>(() => UdpBackendConfig.Parse(json));
 
