@@ -1,13 +1,21 @@
 # The module's flanneld command as the seed runs it: a real process started by sh, against the test
 # etcd, inside the suite's test namespace (underlay: a veth pair there). Exit codes, signals, logs,
 # FLANNELD_* variables, /healthz (liveness) and /readyz (readiness), and systemd's READY=1 over a real
-# unix datagram socket.
+# unix datagram socket. One test runs real flanneld v0.20.2 beside it on an etcd prefix without a
+# leading slash; it skips when that binary is absent (FLANNELD_BINARY overrides its path).
+BeforeDiscovery {
+    $script:realFlanneld = if ($env:FLANNELD_BINARY) { $env:FLANNELD_BINARY } else { Join-Path $PSScriptRoot '../../../shared/anchors/flanneld-v0.20.2' }
+    $script:noRealFlanneld = -not (Test-Path -LiteralPath $realFlanneld)
+    if ($noRealFlanneld) { Write-Host "Flanneld: the prefix test against real flanneld is skipped: no binary at $realFlanneld (set FLANNELD_BINARY)" }
+}
+
 BeforeAll {
     Import-Module $env:FLANNELPS_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot TestHelpers.psm1) -Force
     Assert-TestNamespace
     $script:etcd = Get-TestEtcdEndpoint
     $script:flanneld = Join-Path (Split-Path $env:FLANNELPS_MODULE) 'bin/flanneld'
+    $script:realFlanneld = if ($env:FLANNELD_BINARY) { $env:FLANNELD_BINARY } else { Join-Path $PSScriptRoot '../../../shared/anchors/flanneld-v0.20.2' }
     $script:version = (Import-PowerShellDataFile $env:FLANNELPS_MODULE).ModuleVersion
     $script:ul = New-TestUnderlay -Name "fpsv$PID" -Address 192.0.2.121/24
     $script:dir = Join-Path ([IO.Path]::GetTempPath()) "fpsv-flanneld-$PID"
@@ -16,13 +24,13 @@ BeforeAll {
 
     function Start-Flanneld {
         # The seed's line, `flanneld ... >> log 2>&1 &`, run by sh; sh then waits, so its exit code is
-        # flanneld's. Returns the sh process, flanneld's pid and the log path.
-        param([string[]] $Arguments, [hashtable] $Environment = @{})
+        # flanneld's. Returns the sh process, flanneld's pid and the log path. -Binary: another flanneld.
+        param([string[]] $Arguments, [hashtable] $Environment = @{}, [string] $Binary = $flanneld)
         $id = [guid]::NewGuid().ToString('n').Substring(0, 8)
         $log = Join-Path $dir "$id.log"
         $pidFile = Join-Path $dir "$id.pid"
         $psi = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
-        foreach ($a in @('-c', 'f=$1; l=$2; p=$3; shift 3; "$f" "$@" >> "$l" 2>&1 & echo $! > "$p"; wait $!', 'sh', $flanneld, $log, $pidFile) + $Arguments) {
+        foreach ($a in @('-c', 'f=$1; l=$2; p=$3; shift 3; "$f" "$@" >> "$l" 2>&1 & echo $! > "$p"; wait $!', 'sh', $Binary, $log, $pidFile) + $Arguments) {
             $psi.ArgumentList.Add($a)
         }
         $psi.UseShellExecute = $false
@@ -243,6 +251,31 @@ Describe 'flanneld (the drop-in command)' {
         ((Get-Content $run.Log) -match "flanneld\] Serving /healthz on 0\.0\.0\.0:$port$") | Should -HaveCount 1 -Because 'flanneld listens on every address by default'
         Stop-Flanneld $run | Should -Be 0
         Get-Http "http://127.0.0.1:$port/healthz" | Should -BeNullOrEmpty -Because 'the server stops with the node'
+    }
+
+    It 'uses the keys real flanneld uses for an etcd prefix without a leading slash (PREFIX/config, PREFIX/subnets/...)' -Skip:$noRealFlanneld {
+        # etcd v3 keys are plain strings: "test/x/network/config" and "/test/x/network/config" are two keys.
+        $relative = (New-TestPrefix 'relative').TrimStart('/')
+        Set-FlannelNetworkConfig -EtcdEndpoint $etcd -EtcdPrefix $relative -Json '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}' -Force
+        Invoke-Etcdctl get --print-value-only "$relative/config" | Should -BeExactly '{"Network":"10.0.0.0/16","Backend":{"Type":"alloc"}}'
+
+        $realFile = Join-Path $dir "real-$([guid]::NewGuid().ToString('n')).env"
+        $real = Start-Flanneld -Binary $realFlanneld -Arguments @("--etcd-endpoints=$etcd", "--etcd-prefix=$relative", "--iface=$ul",
+            '--public-ip=192.0.2.131', "--subnet-file=$realFile", '--ip-masq=false', '--iptables-forward-rules=false')
+        Wait-Until { Test-Path $realFile } -TimeoutSec 30 -Because "real flanneld finds the config FlannelPS wrote ($(Get-Content -Raw $real.Log))" | Out-Null
+        $theirs = Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $relative
+        $theirs.PublicIP | Should -Be '192.0.2.131' -Because 'FlannelPS lists the lease real flanneld wrote'
+        $theirs.Key | Should -BeLike "$relative/subnets/10.0.*.0-24"
+        $theirs.EtcdPrefix | Should -BeExactly $relative
+
+        $run = Start-Flanneld (@("--etcd-endpoints=$etcd", "--etcd-prefix=$relative") + $node[0, 1, 2])
+        Wait-Until { Test-Path $subnetFile } -TimeoutSec 30 -Because 'FlannelPS flanneld finds the same config' | Out-Null
+        $leases = Get-FlannelSubnetLease -EtcdEndpoint $etcd -EtcdPrefix $relative
+        @($leases).Count | Should -Be 2
+        ($leases.PublicIP | Sort-Object) | Should -Be @('192.0.2.121', '192.0.2.131')
+        Invoke-Etcdctl get --prefix --keys-only "/$relative" | Should -BeNullOrEmpty -Because 'neither wrote a key with a leading slash'
+        Stop-Flanneld $run | Should -Be 0
+        Stop-Flanneld $real | Out-Null
     }
 
     It 'sends systemd exactly READY=1 over NOTIFY_SOCKET, and only after subnet.env exists' {

@@ -19,16 +19,13 @@ public sealed record EtcdOptions
 
     public string EndpointList => string.Join(",", Endpoints);
 
-    /// <summary>Cleans the prefix as Go's path.Join would: one leading slash, no duplicate or trailing ones.</summary>
-    public string CleanPrefix
-    {
-        get
-        {
-            var parts = Prefix.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            return "/" + string.Join('/', parts);
-        }
-    }
+    /// <summary>The prefix cleaned as Go's path.Clean does (no duplicate or trailing slashes; a leading
+    /// slash only if it had one). Keys under it are the same as under <see cref="Prefix"/>.</summary>
+    public string CleanPrefix => EtcdKeyPath.Clean(Prefix);
 
-    public string ConfigKey => CleanPrefix.TrimEnd('/') + "/config";
-    public string SubnetsPrefix => CleanPrefix.TrimEnd('/') + "/subnets/";
+    /// <summary>&lt;prefix&gt;/config, joined as flanneld joins it (Go's path.Join).</summary>
+    public string ConfigKey => EtcdKeyPath.Join(Prefix, "config");
+
+    /// <summary>&lt;prefix&gt;/subnets/, the range holding every lease key; a lease key is this plus "10.0.72.0-24".</summary>
+    public string SubnetsPrefix => EtcdKeyPath.Join(Prefix, "subnets") + "/";
 }

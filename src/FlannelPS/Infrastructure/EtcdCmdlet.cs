@@ -28,7 +28,8 @@ public abstract class EtcdConnectionCmdlet : FlannelCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? EtcdEndpoint { get; set; }
 
-    /// <summary>Key prefix of the network (default /coreos.com/network, or FLANNELD_ETCD_PREFIX).</summary>
+    /// <summary>Key prefix of the network (default /coreos.com/network, or FLANNELD_ETCD_PREFIX). Keys are joined to it as
+    /// flanneld joins them: coreos.com/network, without the leading slash, names other keys than /coreos.com/network.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? EtcdPrefix { get; set; }

@@ -68,6 +68,32 @@ public sealed class EtcdRegistryIntegrationTests
     }
 
     [Fact]
+    public async Task A_prefix_without_a_leading_slash_reads_and_writes_keys_without_one()
+    {
+        var prefix = $"test/{Guid.NewGuid():N}/network";
+        var options = new EtcdOptions { Endpoints = [TestEtcd.Endpoint], Prefix = prefix + "/" };
+        try
+        {
+            TestEtcd.Etcdctl("put", prefix + "/config", Seed);
+            TestEtcd.Etcdctl("put", "/" + prefix + "/config", """{"Network":"10.99.0.0/16"}"""); // a different key
+            var (registry, manager, _) = await NodeAsync(options);
+            await using var _r = registry;
+            var config = await manager.GetNetworkConfigAsync(default);
+            Assert.Equal("10.0.0.0/16", config.Network.ToString());
+            var lease = await manager.AcquireLeaseAsync(config, new LeaseAttrs(Ip(1)), null, default);
+            var key = $"{prefix}/subnets/{SubnetKey.Make(lease.Subnet)}";
+            Assert.Equal("{\"PublicIP\":\"192.0.2.1\",\"PublicIPv6\":null}\n", TestEtcd.Etcdctl("get", "--print-value-only", key));
+            Assert.Equal(lease.Subnet, Assert.Single((await registry.GetLeasesAsync(default)).Leases).Subnet);
+            Assert.Equal("/" + prefix + "/config\n", TestEtcd.Etcdctl("get", "--prefix", "--keys-only", "/" + prefix).Replace("\n\n", "\n"));
+        }
+        finally
+        {
+            TestEtcd.DeletePrefix(prefix);
+            TestEtcd.DeletePrefix("/" + prefix);
+        }
+    }
+
+    [Fact]
     public async Task Missing_config_is_flannels_error_and_config_roundtrips()
     {
         using var etcd = TestEtcd.NewScope();
