@@ -40,6 +40,17 @@ Describe 'Export-FlannelDockerOptions' {
         Read-Exact "$dir/o.env" | Should -BeExactly "DOCKER_OPTS=`"--foo  --bip=10.0.72.1/24 --ip-masq=false --mtu=1472`"`n"
     }
 
+    It 'takes DOCKER_OPT_* variables from the environment into the options, in name order, as the script''s shell does' {
+        $env:DOCKER_OPT_DNS = '--dns=1.1.1.1'
+        try {
+            Export-FlannelDockerOptions -SubnetFile "$dir/subnet.env" -Path "$dir/o.env" -Combined
+            Read-Exact "$dir/o.env" | Should -BeExactly "DOCKER_OPTS=`" --bip=10.0.72.1/24 --dns=1.1.1.1 --ip-masq=false --mtu=1472`"`n"
+            (Export-FlannelDockerOptions -SubnetFile "$dir/subnet.env" -Path "$dir/o.env" -Individual -PassThru).Individual.Keys |
+                Should -Be @('DOCKER_OPT_BIP', 'DOCKER_OPT_DNS', 'DOCKER_OPT_IPMASQ', 'DOCKER_OPT_MTU')
+        }
+        finally { $env:DOCKER_OPT_DNS = $null }
+    }
+
     It 'writes empty options and warns when subnet.env is missing' {
         Export-FlannelDockerOptions -SubnetFile "$dir/nonexistent" -Path "$dir/o.env" -WarningVariable w -WarningAction SilentlyContinue
         Read-Exact "$dir/o.env" | Should -BeExactly "DOCKER_OPTS=`"`"`n"
@@ -108,6 +119,8 @@ Describe 'bin/mk-docker-opts' {
             ,@('m', '-f ./subnet.env -d m.env -m -c', '')
             ,@('k', '-f ./subnet.env -d k.env -k CUSTOM -c', '')
             ,@('env', '-f ./subnet.env -d env.env -c', 'DOCKER_OPTS=--foo')
+            ,@('envopt', '-f ./subnet.env -d envopt.env -c', 'DOCKER_OPT_DNS=--dns=1.1.1.1')
+            ,@('envopts', '-f ./subnet.env -d envopts.env', 'DOCKER_OPT_DNS=--dns=1.1.1.1 DOCKER_OPT_A=')
             ,@('missing', '-f /nonexistent -d missing.env', '')
             ,@('sample', '-f sample_subnet.env -d sample.env -c', '')
             ,@('bad', '-f bad.env -d bad.out', '')
@@ -131,6 +144,11 @@ Describe 'bin/mk-docker-opts' {
     It '-m -c leaves out ip-masq' { Row m | Should -BeExactly "DOCKER_OPTS=`" --bip=10.0.72.1/24 --mtu=1472`"`n" }
     It '-k CUSTOM -c renames the variable' { Row k | Should -BeExactly "CUSTOM=`" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472`"`n" }
     It 'an existing DOCKER_OPTS gives two spaces' { Row env | Should -BeExactly "DOCKER_OPTS=`"--foo  --bip=10.0.72.1/24 --ip-masq=false --mtu=1472`"`n" }
+    It 'a DOCKER_OPT_ variable in the environment joins the options in name order' {
+        Row envopt | Should -BeExactly "DOCKER_OPTS=`" --bip=10.0.72.1/24 --dns=1.1.1.1 --ip-masq=false --mtu=1472`"`n"
+        Row envopts | Should -BeExactly ("DOCKER_OPT_A=`"`"`nDOCKER_OPT_BIP=`"--bip=10.0.72.1/24`"`nDOCKER_OPT_DNS=`"--dns=1.1.1.1`"`n" +
+            "DOCKER_OPT_IPMASQ=`"--ip-masq=false`"`nDOCKER_OPT_MTU=`"--mtu=1472`"`nDOCKER_OPTS=`"  --bip=10.0.72.1/24 --dns=1.1.1.1 --ip-masq=false --mtu=1472`"`n")
+    }
     It 'a missing -f file gives DOCKER_OPTS=""' { Row missing | Should -BeExactly "DOCKER_OPTS=`"`"`n"; Rc missing | Should -Be '0' }
     It 'upstream sample_subnet.env (relative -f without a slash works)' { Row sample | Should -BeExactly "DOCKER_OPTS=`" --bip=10.1.74.1/24 --ip-masq=true --mtu=1472`"`n" }
     It 'a bad FLANNEL_IPMASQ prints the upstream text, exits 1, writes nothing' {

@@ -1,6 +1,9 @@
-// mk-docker-opts.sh as a pure function: subnet.env values + switches + the current value of the
-// combined variable in, docker_opts.env bytes out, identical to what upstream's script writes
-// under dash. Export-FlannelDockerOptions and module/bin/mk-docker-opts both use it.
+// mk-docker-opts.sh as a pure function: subnet.env values + switches + the caller's environment in,
+// docker_opts.env bytes out, identical to what upstream's script writes under dash. The script works
+// on its shell variables, which are the environment it was started with plus what sourcing
+// subnet.env assigns, so an exported DOCKER_OPT_DNS=--dns=1.1.1.1 joins the options and an exported
+// DOCKER_OPTS is the combined value's start. Export-FlannelDockerOptions and module/bin/mk-docker-opts
+// both use it.
 using System.Text;
 using FlannelPS.Core.Errors;
 using FlannelPS.Core.Files;
@@ -14,30 +17,33 @@ public static class DockerOptions
     /// <summary>Renders docker_opts.env.</summary>
     /// <param name="subnetEnv">subnet.env's key/values, or null when the file is missing (upstream ignores that silently).</param>
     /// <param name="settings">The -i/-c/-k/-m switches.</param>
-    /// <param name="currentValue">The environment's current value of <see cref="DockerOptionsSettings.Key"/>, prepended when non-empty.</param>
+    /// <param name="environment">The environment the script would start with (null: none). Its
+    /// <see cref="DockerOptionsSettings.Key"/> value is prepended when non-empty, its DOCKER_OPT_*
+    /// variables are options, and its FLANNEL_* values count where subnet.env does not set them.</param>
     /// <exception cref="InvalidIpMasqException">FLANNEL_IPMASQ is neither true nor false (and -m was not given).</exception>
-    public static FlannelDockerOptions Render(IReadOnlyDictionary<string, string>? subnetEnv, DockerOptionsSettings settings, string? currentValue)
+    public static FlannelDockerOptions Render(IReadOnlyDictionary<string, string>? subnetEnv, DockerOptionsSettings settings, IReadOnlyDictionary<string, string>? environment)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ValidateKey(settings.Key);
-        subnetEnv ??= new Dictionary<string, string>();
+        var vars = ShellVariables(subnetEnv, environment);
 
-        // The script's shell variables after sourcing the file: its DOCKER_OPT_* lines and a
-        // file-defined KEY take part exactly as the computed ones do.
+        // Every DOCKER_OPT_* shell variable is an option, in `set` order (by name, bytewise); the
+        // computed ones replace any of the same name.
         var opts = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in subnetEnv)
+        foreach (var (k, v) in vars)
             if (k.StartsWith(OptPrefix, StringComparison.Ordinal)) opts[k] = v;
 
         string? bip = null, mtu = null, ipMasq = null;
-        if (NonEmpty(subnetEnv, "FLANNEL_SUBNET") is { } subnet) opts[OptPrefix + "BIP"] = bip = "--bip=" + subnet;
-        if (NonEmpty(subnetEnv, "FLANNEL_MTU") is { } m) opts[OptPrefix + "MTU"] = mtu = "--mtu=" + m;
-        if (!settings.NoIpMasq && NonEmpty(subnetEnv, "FLANNEL_IPMASQ") is { } masq)
+        var subnet = NonEmpty(vars, "FLANNEL_SUBNET");
+        if (subnet is not null) opts[OptPrefix + "BIP"] = bip = "--bip=" + subnet;
+        if (NonEmpty(vars, "FLANNEL_MTU") is { } m) opts[OptPrefix + "MTU"] = mtu = "--mtu=" + m;
+        if (!settings.NoIpMasq && NonEmpty(vars, "FLANNEL_IPMASQ") is { } masq)
         {
             ipMasq = DockerIpMasq(masq) ? "--ip-masq=true" : "--ip-masq=false";
             opts[OptPrefix + "IPMASQ"] = ipMasq;
         }
 
-        var seed = subnetEnv.TryGetValue(settings.Key, out var fromFile) ? fromFile : currentValue;
+        var seed = vars.GetValueOrDefault(settings.Key);
         var combined = new StringBuilder();
         if (!string.IsNullOrEmpty(seed)) combined.Append(seed).Append(' ');
         var content = new StringBuilder();
@@ -50,6 +56,7 @@ public static class DockerOptions
 
         return new FlannelDockerOptions
         {
+            FlannelSubnet = subnet,
             Bip = bip,
             Mtu = mtu,
             IpMasq = ipMasq,
@@ -74,10 +81,10 @@ public static class DockerOptions
 
     /// <summary>Reads <paramref name="subnetFile"/> (missing is fine), renders, and atomically writes
     /// <paramref name="outputPath"/>. On an invalid FLANNEL_IPMASQ nothing is written.</summary>
-    public static FlannelDockerOptions Export(string subnetFile, string outputPath, DockerOptionsSettings settings, string? currentValue, bool write = true)
+    public static FlannelDockerOptions Export(string subnetFile, string outputPath, DockerOptionsSettings settings, IReadOnlyDictionary<string, string>? environment, bool write = true)
     {
         var values = EnvFile.Read(subnetFile);
-        var result = Render(values, settings, currentValue) with
+        var result = Render(values, settings, environment) with
         {
             Path = Path.GetFullPath(outputPath),
             SubnetFile = Path.GetFullPath(subnetFile),
@@ -87,14 +94,35 @@ public static class DockerOptions
         return result;
     }
 
+    /// <summary>
+    /// The script's shell variables once it has sourced subnet.env: the environment's variables
+    /// whose names a shell can hold (dash leaves others out), with the file's assignments over them.
+    /// </summary>
+    internal static Dictionary<string, string> ShellVariables(IReadOnlyDictionary<string, string>? subnetEnv, IReadOnlyDictionary<string, string>? environment)
+    {
+        var vars = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (environment is not null)
+            foreach (var (k, v) in environment)
+                if (IsShellName(k)) vars[k] = v;
+        if (subnetEnv is not null)
+            foreach (var (k, v) in subnetEnv) vars[k] = v;
+        return vars;
+    }
+
+    private static bool IsShellName(string name)
+    {
+        if (name.Length == 0 || char.IsAsciiDigit(name[0])) return false;
+        foreach (var c in name)
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_') return false;
+        return true;
+    }
+
     private static string? NonEmpty(IReadOnlyDictionary<string, string> values, string key) =>
         values.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
 
     private static void ValidateKey(string key)
     {
-        var ok = key.Length > 0 && !char.IsAsciiDigit(key[0]);
-        foreach (var c in key) ok &= char.IsAsciiLetterOrDigit(c) || c == '_';
-        if (!ok)
+        if (!IsShellName(key))
             throw new FlannelException("FlannelInvalidDockerOptionsKey", FlannelErrorCategory.InvalidArgument,
                 $"'{key}' is not a valid environment variable name for -Key: use letters, digits and '_', not starting with a digit (e.g. DOCKER_OPTS).", key);
     }

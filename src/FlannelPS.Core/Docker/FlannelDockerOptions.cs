@@ -4,9 +4,11 @@ namespace FlannelPS.Core.Docker;
 
 public sealed record FlannelDockerOptions
 {
-    /// <summary>--bip=... or null when subnet.env has no FLANNEL_SUBNET.</summary>
+    /// <summary>FLANNEL_SUBNET as the script saw it (subnet.env, else the environment), or null; what the route check looks for.</summary>
+    public string? FlannelSubnet { get; init; }
+    /// <summary>--bip=... or null without FLANNEL_SUBNET.</summary>
     public string? Bip { get; init; }
-    /// <summary>--mtu=... or null when subnet.env has no FLANNEL_MTU.</summary>
+    /// <summary>--mtu=... or null without FLANNEL_MTU.</summary>
     public string? Mtu { get; init; }
     /// <summary>--ip-masq=... (inverted FLANNEL_IPMASQ) or null when absent or -NoIpMasq.</summary>
     public string? IpMasq { get; init; }
@@ -14,7 +16,7 @@ public sealed record FlannelDockerOptions
     public required string Key { get; init; }
     /// <summary>The combined value, as written after KEY= (it starts with a space, as upstream's does).</summary>
     public required string Combined { get; init; }
-    /// <summary>DOCKER_OPT_* name → value, in file order.</summary>
+    /// <summary>DOCKER_OPT_* name → value, in name order (the script's `set` order).</summary>
     public required IReadOnlyDictionary<string, string> Individual { get; init; }
     /// <summary>The exact file content.</summary>
     public required string Content { get; init; }

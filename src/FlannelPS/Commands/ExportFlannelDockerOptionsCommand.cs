@@ -53,19 +53,27 @@ public sealed class ExportFlannelDockerOptionsCommand : FlannelCmdlet
         try
         {
             // Render first: an invalid FLANNEL_IPMASQ fails here and the output file is never touched.
-            var result = DockerOptions.Export(subnetFile, path, settings, Environment.GetEnvironmentVariable(Key), write: false);
+            var result = DockerOptions.Export(subnetFile, path, settings, ProcessEnvironment(), write: false);
             if (!result.SubnetFileFound)
                 WriteWarning($"Subnet file '{subnetFile}' does not exist; writing empty Docker options as mk-docker-opts.sh does.");
             if (ShouldProcess($"Write Docker options to '{path}':\n{result.Content}", $"Write Docker options to '{path}'?", "Export-FlannelDockerOptions"))
                 AtomicFile.WriteAllText(path, result.Content);
             if (PassThru) WriteObject(result);
             // As current flannel's script: after the file is written, a via-route to the subnet is an error.
-            var subnet = EnvFile.Read(subnetFile) is { } env && env.TryGetValue("FLANNEL_SUBNET", out var s) ? s : null;
-            if (DockerRouteGuard.Check(subnet, new Core.Host.RtnetlinkHostNetwork()) is { } conflict) throw conflict;
+            if (DockerRouteGuard.Check(result.FlannelSubnet, new Core.Host.RtnetlinkHostNetwork()) is { } conflict) throw conflict;
         }
         catch (FlannelException ex)
         {
             ThrowTerminatingError(ErrorMapper.ToErrorRecord(ex));
         }
+    }
+
+    /// <summary>The process environment, which the script would start with: DOCKER_OPT_*, the -Key variable, FLANNEL_*.</summary>
+    private static Dictionary<string, string> ProcessEnvironment()
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            if (e.Key is string k && e.Value is string v) env[k] = v;
+        return env;
     }
 }

@@ -6,6 +6,9 @@ flannel's mk-docker-opts.sh writes it: --bip from FLANNEL_SUBNET, --mtu from FLA
 from FLANNEL_IPMASQ (when flannel masquerades, Docker must not). -Individual writes one DOCKER_OPT_* variable
 per option, -Combined one DOCKER_OPTS variable (-Key renames it) whose value starts with the value already in
 the environment; with neither, both are written. A missing subnet.env gives empty options, as the script does.
+Like the script, which works on its shell variables, it also takes the environment's DOCKER_OPT_* variables as
+options (all of them in name order: DOCKER_OPT_DNS=--dns=1.1.1.1 gives " --bip=... --dns=1.1.1.1 --ip-masq=...
+--mtu=...") and FLANNEL_SUBNET, FLANNEL_MTU and FLANNEL_IPMASQ from the environment where subnet.env has none.
 
 An invalid FLANNEL_IPMASQ is an error ("Invalid value of FLANNEL_IPMASQ: ...") and leaves the output file
 untouched; the file is written atomically. The module also ships the drop-in command mk-docker-opts, which

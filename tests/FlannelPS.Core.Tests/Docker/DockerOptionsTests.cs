@@ -11,7 +11,10 @@ public sealed class DockerOptionsTests
         EnvFile.Parse("FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET=10.0.72.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n");
 
     private static string Render(IReadOnlyDictionary<string, string>? env, DockerOptionsSettings s, string? current = null) =>
-        DockerOptions.Render(env, s, current).Content;
+        DockerOptions.Render(env, s, current is null ? null : new Dictionary<string, string> { [s.Key] = current }).Content;
+
+    private static string RenderIn(IReadOnlyDictionary<string, string>? env, DockerOptionsSettings s, params (string Name, string Value)[] environment) =>
+        DockerOptions.Render(env, s, environment.ToDictionary(e => e.Name, e => e.Value)).Content;
 
     [Fact]
     public void SeedCombinedStartsWithASpaceAndInvertsIpMasq() =>
@@ -85,10 +88,56 @@ public sealed class DockerOptionsTests
             Render(env, new(), "--ignored"));
     }
 
+    // The script builds its options from its shell variables, and those include the environment it
+    // was started with: `DOCKER_OPT_DNS=--dns=1.1.1.1 mk-docker-opts.sh -c` under dash.
+    [Fact]
+    public void EnvironmentDockerOptJoinsTheCombinedValueInSetOrder() =>
+        Assert.Equal("DOCKER_OPTS=\" --bip=10.0.72.1/24 --dns=1.1.1.1 --ip-masq=false --mtu=1472\"\n",
+            RenderIn(Seed, new(Combined: true), ("DOCKER_OPT_DNS", "--dns=1.1.1.1")));
+
+    [Fact]
+    public void EnvironmentDockerOptIsAlsoWrittenAsItsOwnLine() =>
+        Assert.Equal(
+            "DOCKER_OPT_BIP=\"--bip=10.0.72.1/24\"\nDOCKER_OPT_DNS=\"--dns=1.1.1.1\"\nDOCKER_OPT_IPMASQ=\"--ip-masq=false\"\nDOCKER_OPT_MTU=\"--mtu=1472\"\n" +
+            "DOCKER_OPTS=\" --bip=10.0.72.1/24 --dns=1.1.1.1 --ip-masq=false --mtu=1472\"\n",
+            RenderIn(Seed, new(), ("DOCKER_OPT_DNS", "--dns=1.1.1.1"), ("PATH", "/usr/bin"), ("XDOCKER_OPT_NOT", "x")));
+
+    [Fact]
+    public void ComputedOptionsReplaceTheEnvironmentsAndAnEmptyOneStillCounts() =>
+        Assert.Equal(
+            "DOCKER_OPT_A=\"\"\nDOCKER_OPT_BIP=\"--bip=10.0.72.1/24\"\nDOCKER_OPT_IPMASQ=\"--ip-masq=false\"\nDOCKER_OPT_MTU=\"--mtu=1472\"\n" +
+            "DOCKER_OPTS=\"  --bip=10.0.72.1/24 --ip-masq=false --mtu=1472\"\n",
+            RenderIn(Seed, new(), ("DOCKER_OPT_BIP", "--bip=9.9.9.9/24"), ("DOCKER_OPT_A", "")));
+
+    [Fact]
+    public void WithoutASubnetFileTheEnvironmentsOptionsAndFlannelValuesStillCount()
+    {
+        Assert.Equal("DOCKER_OPT_BIP=\"--bip=9.9.9.9/24\"\nDOCKER_OPTS=\" --bip=9.9.9.9/24\"\n",
+            RenderIn(null, new(), ("DOCKER_OPT_BIP", "--bip=9.9.9.9/24")));
+        Assert.Equal("DOCKER_OPT_BIP=\"--bip=10.9.9.1/24\"\nDOCKER_OPT_IPMASQ=\"--ip-masq=true\"\nDOCKER_OPTS=\" --bip=10.9.9.1/24 --ip-masq=true\"\n",
+            RenderIn(null, new(), ("FLANNEL_SUBNET", "10.9.9.1/24"), ("FLANNEL_IPMASQ", "false")));
+    }
+
+    [Fact]
+    public void SubnetEnvWinsOverTheEnvironment()
+    {
+        Assert.Equal("DOCKER_OPTS=\" --bip=10.0.72.1/24 --ip-masq=false --mtu=1472\"\n",
+            RenderIn(Seed, new(Combined: true), ("FLANNEL_MTU", "1400")));
+        var file = EnvFile.Parse("FLANNEL_SUBNET=10.0.72.1/24\nDOCKER_OPT_DNS=--dns=8.8.8.8\n");
+        Assert.Equal("DOCKER_OPTS=\" --bip=10.0.72.1/24 --dns=8.8.8.8\"\n", RenderIn(file, new(Combined: true), ("DOCKER_OPT_DNS", "--dns=1.1.1.1")));
+        Assert.Equal("10.0.72.1/24", DockerOptions.Render(file, new(), new Dictionary<string, string> { ["FLANNEL_SUBNET"] = "10.1.1.1/24" }).FlannelSubnet);
+    }
+
+    [Fact]
+    public void OptionsSortBytewiseByNameAndNamesNoShellCanHoldAreLeftOut() =>
+        Assert.Equal("DOCKER_OPT_=\"4\"\nDOCKER_OPT_1=\"3\"\nDOCKER_OPT_Z=\"1\"\nDOCKER_OPT_a=\"2\"\nDOCKER_OPTS=\" 4 3 1 2\"\n",
+            RenderIn(null, new(), ("DOCKER_OPT_Z", "1"), ("DOCKER_OPT_a", "2"), ("DOCKER_OPT_1", "3"), ("DOCKER_OPT_", "4"), ("DOCKER_OPT_A-B", "x")));
+
     [Fact]
     public void PartsAreExposedForPassThru()
     {
         var r = DockerOptions.Render(Seed, new(), null);
+        Assert.Equal("10.0.72.1/24", r.FlannelSubnet);
         Assert.Equal("--bip=10.0.72.1/24", r.Bip);
         Assert.Equal("--mtu=1472", r.Mtu);
         Assert.Equal("--ip-masq=false", r.IpMasq);
